@@ -1,0 +1,145 @@
+//! The arithmetic: int8 and f32 dense layers, the sine, MLP forwards over slices.
+//!
+//! Every dot product starts at `0.0` and adds `w · x` in ascending input index, then adds
+//! the bias once (and, for int8 layers, multiplies by the row scale before the bias). No
+//! `mul_add`: the same operations in the same order give the same bits on x86_64 and
+//! Cortex-M4F.
+
+use crate::error::{Buffer, Error};
+use hyperinr_shared::QuantLinear;
+
+/// The one sine used for SIREN activations on every target.
+///
+/// libm's `sinf` (pure Rust, correctly reduced for large arguments, error < 1 ulp), so
+/// host and device agree bit for bit. With the `fast-sin` feature, micromath's
+/// approximation (≈2e-3 abs error; too coarse at ω0 = 30, kept only to measure).
+///
+/// ```
+/// assert_eq!(hyperinr_runtime::sine(0.0), 0.0);
+/// assert!((hyperinr_runtime::sine(1.0) - 0.841_470_96).abs() < 1e-7);
+/// ```
+#[inline]
+pub fn sine(x: f32) -> f32 {
+    #[cfg(feature = "fast-sin")]
+    {
+        micromath::F32Ext::sin(x)
+    }
+    #[cfg(not(feature = "fast-sin"))]
+    {
+        libm::sinf(x)
+    }
+}
+
+/// Pixel-centre coordinate of index `i` along an axis of `n` pixels: `(2i+1)/n − 1`.
+///
+/// ```
+/// use hyperinr_runtime::image_coord;
+/// assert_eq!(image_coord(0, 2), -0.5);
+/// assert_eq!(image_coord(1, 2), 0.5);
+/// assert_eq!(image_coord(27, 28), 27.0 / 28.0);
+/// ```
+pub fn image_coord(i: u32, n: u32) -> f32 {
+    (2 * i + 1) as f32 / n as f32 - 1.0
+}
+
+/// `y[o] = (Σ_i q[o][i] · x[i]) · scale[o] + bias[o]`, then ReLU when `relu`.
+///
+/// `x` must have `cols` elements and `y` `rows`; returns `false` otherwise.
+pub(crate) fn quant_linear(layer: &QuantLinear<'_>, x: &[f32], y: &mut [f32], relu: bool) -> bool {
+    let cols = layer.cols as usize;
+    if cols == 0 || x.len() != cols || y.len() != layer.rows as usize {
+        return false;
+    }
+    let rows = layer.weights.as_bytes().chunks_exact(cols);
+    let params = layer.scales.iter().zip(layer.bias.iter());
+    for ((out, row), (scale, bias)) in y.iter_mut().zip(rows).zip(params) {
+        let mut acc = 0.0f32;
+        for (&q, &xi) in row.iter().zip(x) {
+            acc += (q as i8) as f32 * xi;
+        }
+        let v = acc * scale + bias;
+        *out = if relu { relu_f32(v) } else { v };
+    }
+    true
+}
+
+#[inline]
+fn relu_f32(v: f32) -> f32 {
+    // NaN maps to 0 like `max(0)`; written out so the choice is explicit.
+    if v > 0.0 {
+        v
+    } else {
+        0.0
+    }
+}
+
+/// A SIREN layer with f32 weights `w` (`y.len() × x.len()`, row-major) and bias `b`:
+/// `y = sin(ω0 · (W x + b))` when `omega0` is given, else `y = W x + b`.
+pub(crate) fn siren_linear(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32], omega0: Option<f32>) {
+    if x.is_empty() {
+        return;
+    }
+    for ((out, row), &bias) in y.iter_mut().zip(w.chunks_exact(x.len())).zip(b) {
+        let mut acc = 0.0f32;
+        for (&wi, &xi) in row.iter().zip(x) {
+            acc += wi * xi;
+        }
+        let pre = acc + bias;
+        *out = match omega0 {
+            Some(omega) => sine(omega * pre),
+            None => pre,
+        };
+    }
+}
+
+fn scratch_err(needed: usize, got: usize) -> Error {
+    Error::BufferSize {
+        buffer: Buffer::Scratch,
+        needed,
+        got,
+    }
+}
+
+/// Forward through int8 `layers` (ReLU between, none after the last) from `input` into
+/// `output`, ping-ponging hidden activations through the two halves of `scratch`.
+pub(crate) fn quant_mlp(
+    layers: &[QuantLinear<'_>],
+    input: &[f32],
+    output: &mut [f32],
+    scratch: &mut [f32],
+) -> Result<(), Error> {
+    let half = scratch.len() / 2;
+    let (ping, pong) = scratch.split_at_mut(half);
+    let count = layers.len();
+    let mut prev_rows = input.len();
+    for (i, layer) in layers.iter().enumerate() {
+        let rows = layer.rows as usize;
+        let last = i + 1 == count;
+        if !last && rows > half {
+            return Err(scratch_err(rows * 2, half * 2));
+        }
+        // Layer i reads from: the input (i = 0), ping (odd i), pong (even i > 0);
+        // and writes to ping (even i), pong (odd i), or the output (last).
+        let (src, dst): (&[f32], &mut [f32]) = match (i, i % 2) {
+            (0, _) => (input, if last { &mut *output } else { &mut *ping }),
+            (_, 1) => (&*ping, if last { &mut *output } else { &mut *pong }),
+            _ => (&*pong, if last { &mut *output } else { &mut *ping }),
+        };
+        let src = src.get(..prev_rows).ok_or(scratch_err(prev_rows * 2, half * 2))?;
+        let dst_len = dst.len();
+        let dst = dst.get_mut(..rows).ok_or(Error::BufferSize {
+            buffer: Buffer::Outputs,
+            needed: rows,
+            got: dst_len,
+        })?;
+        if !quant_linear(layer, src, dst, !last) {
+            return Err(Error::BufferSize {
+                buffer: if i == 0 { Buffer::Latent } else { Buffer::Scratch },
+                needed: layer.cols as usize,
+                got: src.len(),
+            });
+        }
+        prev_rows = rows;
+    }
+    Ok(())
+}

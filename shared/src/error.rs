@@ -1,0 +1,218 @@
+//! Everything a reader can reject, as one enum.
+
+use core::fmt;
+
+/// Which top-level payload section a decode error happened in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Section {
+    /// [`crate::ModelConfig`]
+    Config,
+    /// [`crate::Provenance`]
+    Provenance,
+    /// The hypernetwork layers.
+    Hypernet,
+    /// [`crate::Classifier`]
+    Classifier,
+    /// [`crate::LatentStore`]
+    Latents,
+    /// The golden vectors.
+    Golden,
+}
+
+impl Section {
+    /// The section's name as FORMAT.md spells it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Section::Config => "config",
+            Section::Provenance => "provenance",
+            Section::Hypernet => "hypernet",
+            Section::Classifier => "classifier",
+            Section::Latents => "latents",
+            Section::Golden => "golden",
+        }
+    }
+}
+
+/// What is wrong with a field that decoded but is inconsistent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Problem {
+    /// A byte array has the wrong length.
+    Length {
+        /// Bytes the config implies.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// A dimension or count disagrees with another one.
+    Dimension {
+        /// Value implied by the rest of the file.
+        expected: u64,
+        /// Value present.
+        found: u64,
+    },
+    /// A value is larger than this reader accepts.
+    TooLarge {
+        /// The value.
+        found: u64,
+        /// The largest accepted.
+        max: u64,
+    },
+    /// A value that must be at least 1 is 0 (or a string is empty).
+    Empty,
+    /// A float is NaN or infinite (or not positive where it must be).
+    NonFinite,
+}
+
+/// A rejected model file.
+///
+/// Header errors come first, in the order a reader checks them; then postcard decode
+/// errors with the section and the byte offset (from the start of the file) where the
+/// section starts; then consistency errors naming the field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FormatError {
+    /// Fewer bytes than the 16-byte header.
+    TooShort {
+        /// Bytes present.
+        len: usize,
+    },
+    /// The first four bytes are not `HINR`.
+    BadMagic {
+        /// The bytes found.
+        found: [u8; 4],
+    },
+    /// A format version this reader does not implement.
+    UnsupportedVersion {
+        /// Version in the file.
+        found: u16,
+        /// Version this reader implements.
+        supported: u16,
+    },
+    /// Reserved header flags are set.
+    ReservedFlags {
+        /// The flags word.
+        found: u16,
+    },
+    /// The declared payload length exceeds [`crate::MAX_PAYLOAD_LEN`].
+    AbsurdLength {
+        /// Declared payload length.
+        declared: u32,
+        /// Largest accepted.
+        max: u32,
+    },
+    /// The file ends before the declared payload does.
+    Truncated {
+        /// Declared payload length.
+        declared: u32,
+        /// Payload bytes present.
+        available: usize,
+    },
+    /// Bytes follow the declared payload.
+    TrailingBytes {
+        /// Declared payload length.
+        declared: u32,
+        /// Payload bytes present.
+        available: usize,
+    },
+    /// The payload's CRC-32 differs from the header's.
+    CrcMismatch {
+        /// CRC in the header.
+        stored: u32,
+        /// CRC of the payload bytes.
+        computed: u32,
+    },
+    /// A section does not decode as postcard.
+    Decode {
+        /// The section.
+        section: Section,
+        /// File offset where the section starts.
+        offset: usize,
+    },
+    /// Bytes remain in the payload after the last section.
+    TrailingPayload {
+        /// File offset of the first extra byte.
+        offset: usize,
+    },
+    /// A decoded field is inconsistent with the rest of the file.
+    Invalid {
+        /// Dotted path of the field, e.g. `hypernet[2].scales`.
+        field: &'static str,
+        /// Index of the element (layer, latent, golden vector) where that applies, else 0.
+        index: u32,
+        /// What is wrong.
+        problem: Problem,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Problem::Length { expected, found } => {
+                write!(f, "length {found} bytes, expected {expected}")
+            }
+            Problem::Dimension { expected, found } => write!(f, "is {found}, expected {expected}"),
+            Problem::TooLarge { found, max } => write!(f, "is {found}, larger than {max}"),
+            Problem::Empty => f.write_str("is empty or zero"),
+            Problem::NonFinite => f.write_str("is not a finite (positive where required) number"),
+        }
+    }
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            FormatError::TooShort { len } => {
+                write!(f, "file is {len} bytes, shorter than the 16-byte header")
+            }
+            FormatError::BadMagic { found } => {
+                write!(f, "offset 0: magic is {found:02x?}, expected \"HINR\"")
+            }
+            FormatError::UnsupportedVersion { found, supported } => write!(
+                f,
+                "offset 4: format version {found}, this reader supports version {supported}"
+            ),
+            FormatError::ReservedFlags { found } => {
+                write!(f, "offset 6: reserved flags {found:#06x} are set")
+            }
+            FormatError::AbsurdLength { declared, max } => write!(
+                f,
+                "offset 8: payload length {declared} exceeds the maximum {max}"
+            ),
+            FormatError::Truncated {
+                declared,
+                available,
+            } => write!(
+                f,
+                "truncated: header declares {declared} payload bytes, file has {available}"
+            ),
+            FormatError::TrailingBytes {
+                declared,
+                available,
+            } => write!(
+                f,
+                "header declares {declared} payload bytes but {available} follow the header"
+            ),
+            FormatError::CrcMismatch { stored, computed } => write!(
+                f,
+                "offset 12: payload CRC-32 is {computed:#010x}, header says {stored:#010x} (corrupted file)"
+            ),
+            FormatError::Decode { section, offset } => write!(
+                f,
+                "offset {offset}: section `{}` does not decode",
+                section.name()
+            ),
+            FormatError::TrailingPayload { offset } => {
+                write!(f, "offset {offset}: unexpected bytes after the last section")
+            }
+            FormatError::Invalid {
+                field,
+                index,
+                problem,
+            } => write!(f, "field `{field}` (index {index}) {problem}"),
+        }
+    }
+}
+
+impl core::error::Error for FormatError {}

@@ -1,0 +1,243 @@
+//! The payload's sections. Each struct borrows its arrays from the blob.
+
+use crate::slices::{F32Slice, I8Slice, U32Slice};
+use serde::{Deserialize, Serialize};
+
+/// Most hidden layers in the hypernetwork, the SIREN or the classifier.
+pub const MAX_HIDDEN_LAYERS: usize = 7;
+/// Most layers of an MLP (hidden layers + output layer).
+pub const MAX_LAYERS: usize = MAX_HIDDEN_LAYERS + 1;
+/// Most golden vectors in a file.
+pub const MAX_GOLDEN: usize = 8;
+/// Largest latent dimension, layer width, or point count accepted.
+pub const MAX_WIDTH: u32 = 1 << 16;
+/// Most classes.
+pub const MAX_CLASSES: u32 = 256;
+/// Largest SIREN output width.
+pub const MAX_OUT_DIM: u32 = 16;
+
+/// What the SIREN's input coordinates are.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum InputKind {
+    /// A grayscale image; coordinates are pixel centres `(2i+1)/n − 1` in `[-1, 1]²`
+    /// (x = column, y = row), the output is intensity in `[0, 1]`.
+    Image {
+        /// Pixels per row.
+        width: u32,
+        /// Rows.
+        height: u32,
+    },
+    /// A 3-D shape in the unit sphere; the output is the unsigned distance to the surface,
+    /// clamped at `udf_clamp`.
+    PointCloud {
+        /// Distances above this were clamped in training.
+        udf_clamp: f32,
+    },
+}
+
+impl InputKind {
+    /// Coordinate dimension this kind implies.
+    ///
+    /// ```
+    /// use hyperinr_shared::InputKind;
+    /// assert_eq!(InputKind::Image { width: 28, height: 28 }.coord_dim(), 2);
+    /// assert_eq!(InputKind::PointCloud { udf_clamp: 0.1 }.coord_dim(), 3);
+    /// ```
+    pub const fn coord_dim(&self) -> u32 {
+        match self {
+            InputKind::Image { .. } => 2,
+            InputKind::PointCloud { .. } => 3,
+        }
+    }
+}
+
+/// Shapes and names: everything needed to interpret the rest of the file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig<'a> {
+    /// Dataset the model was trained on, e.g. `fashion-mnist`, `modelnet40`.
+    pub dataset: &'a str,
+    /// What the SIREN's coordinates mean.
+    pub input: InputKind,
+    /// Latent code length `l`.
+    pub latent_dim: u32,
+    /// Hypernetwork hidden widths (ReLU after each).
+    pub hyper_hidden: heapless::Vec<u32, MAX_HIDDEN_LAYERS>,
+    /// SIREN hidden widths (sine after each).
+    pub siren_hidden: heapless::Vec<u32, MAX_HIDDEN_LAYERS>,
+    /// ω0: every sine layer computes `sin(ω0 · (W x + b))`.
+    pub omega0: f32,
+    /// SIREN input width (2 for images, 3 for shapes).
+    pub in_dim: u32,
+    /// SIREN output width.
+    pub out_dim: u32,
+    /// Number of classes.
+    pub class_count: u32,
+    /// Class names separated by `\n`, exactly `class_count` of them, none empty.
+    pub class_names: &'a str,
+}
+
+/// Where the model came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance<'a> {
+    /// `git` commit of the trainer source (with `-dirty` when the tree had changes).
+    pub source_commit: &'a str,
+    /// Seed of the training run.
+    pub seed: u64,
+    /// Hex SHA-256 of the training data as the trainer read it.
+    pub data_hash: &'a str,
+    /// The training configuration as JSON.
+    pub training_config: &'a str,
+}
+
+/// A dense layer with int8 weights: `y[o] = (Σ_i q[o][i] · x[i]) · scale[o] + bias[o]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuantLinear<'a> {
+    /// Output width.
+    pub rows: u32,
+    /// Input width.
+    pub cols: u32,
+    /// `rows × cols` int8 weights, row-major.
+    #[serde(borrow)]
+    pub weights: I8Slice<'a>,
+    /// One `f32` scale per row.
+    #[serde(borrow)]
+    pub scales: F32Slice<'a>,
+    /// One `f32` bias per row.
+    #[serde(borrow)]
+    pub bias: F32Slice<'a>,
+}
+
+/// MLP on standardised latents: `x = (z − mean) · inv_std`, ReLU between layers, logits out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classifier<'a> {
+    /// Per-dimension mean of the training latents (`latent_dim` values).
+    #[serde(borrow)]
+    pub mean: F32Slice<'a>,
+    /// Per-dimension reciprocal standard deviation (`latent_dim` values).
+    #[serde(borrow)]
+    pub inv_std: F32Slice<'a>,
+    /// Layers, the last one producing `class_count` logits.
+    #[serde(borrow)]
+    pub layers: heapless::Vec<QuantLinear<'a>, MAX_LAYERS>,
+}
+
+/// Which dataset split stored latents come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Split {
+    /// Training split (validation part excluded).
+    Train,
+    /// Validation part held out of the training split.
+    Validation,
+    /// The official test split.
+    Test,
+}
+
+/// Int8 latent codes of a set of samples, each with its own scale.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatentStore<'a> {
+    /// The split the samples come from.
+    pub split: Split,
+    /// Number of latents.
+    pub count: u32,
+    /// `count × latent_dim` int8 codes, row-major.
+    #[serde(borrow)]
+    pub codes: I8Slice<'a>,
+    /// One `f32` scale per latent: `z[j] = codes[j] · scale`.
+    #[serde(borrow)]
+    pub scales: F32Slice<'a>,
+    /// One class id per latent.
+    #[serde(borrow)]
+    pub labels: &'a [u8],
+    /// Each latent's index in its split, in dataset order.
+    #[serde(borrow)]
+    pub dataset_indices: U32Slice<'a>,
+}
+
+/// One latent with the bits the runtime must reproduce from it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GoldenVector<'a> {
+    /// `latent_dim` int8 codes.
+    #[serde(borrow)]
+    pub codes: I8Slice<'a>,
+    /// The latent's scale.
+    pub scale: f32,
+    /// CRC-32 of the decoded SIREN parameters as little-endian `f32` bytes.
+    pub weights_crc: u32,
+    /// Query points, `in_dim` values each.
+    #[serde(borrow)]
+    pub coords: F32Slice<'a>,
+    /// Expected SIREN outputs, `out_dim` per point.
+    #[serde(borrow)]
+    pub outputs: F32Slice<'a>,
+    /// Expected classifier logits (`class_count`).
+    #[serde(borrow)]
+    pub logits: F32Slice<'a>,
+    /// Expected class.
+    pub class: u32,
+}
+
+/// A whole model file's payload, in section order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile<'a> {
+    /// Section `config`.
+    #[serde(borrow)]
+    pub config: ModelConfig<'a>,
+    /// Section `provenance`.
+    #[serde(borrow)]
+    pub provenance: Provenance<'a>,
+    /// Section `hypernet`: latent → hidden (ReLU) … → SIREN parameters (no activation).
+    #[serde(borrow)]
+    pub hypernet: heapless::Vec<QuantLinear<'a>, MAX_LAYERS>,
+    /// Section `classifier`.
+    #[serde(borrow)]
+    pub classifier: Classifier<'a>,
+    /// Section `latents`.
+    #[serde(borrow)]
+    pub latents: LatentStore<'a>,
+    /// Section `golden`.
+    #[serde(borrow)]
+    pub golden: heapless::Vec<GoldenVector<'a>, MAX_GOLDEN>,
+}
+
+impl<'a> ModelConfig<'a> {
+    /// Class name `i`, or `None` past the end.
+    ///
+    /// ```
+    /// # use hyperinr_shared::{ModelConfig, InputKind};
+    /// # let mut c = ModelConfig { dataset: "d", input: InputKind::Image { width: 2, height: 2 },
+    /// #   latent_dim: 1, hyper_hidden: Default::default(), siren_hidden: Default::default(),
+    /// #   omega0: 30.0, in_dim: 2, out_dim: 1, class_count: 2, class_names: "" };
+    /// c.class_names = "cat\ndog";
+    /// assert_eq!(c.class_name(1), Some("dog"));
+    /// assert_eq!(c.class_name(2), None);
+    /// ```
+    pub fn class_name(&self, i: usize) -> Option<&'a str> {
+        self.class_names.split('\n').nth(i)
+    }
+
+    /// Number of SIREN parameters the hypernetwork must produce.
+    pub fn siren_param_count(&self) -> usize {
+        let mut hidden = [0usize; MAX_HIDDEN_LAYERS];
+        let n = self.siren_hidden.len().min(MAX_HIDDEN_LAYERS);
+        for (slot, &w) in hidden.iter_mut().zip(self.siren_hidden.iter()) {
+            *slot = w as usize;
+        }
+        crate::layout::siren_param_count(
+            self.in_dim as usize,
+            hidden.get(..n).unwrap_or(&[]),
+            self.out_dim as usize,
+        )
+    }
+
+    /// The SIREN's layers as `(inputs, outputs)` pairs, first to last.
+    pub fn siren_layers(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let ins = core::iter::once(self.in_dim).chain(self.siren_hidden.iter().copied());
+        let outs = self
+            .siren_hidden
+            .iter()
+            .copied()
+            .chain(core::iter::once(self.out_dim));
+        ins.zip(outs).map(|(i, o)| (i as usize, o as usize))
+    }
+}
