@@ -283,11 +283,17 @@ impl<'a> Model<'a> {
         let out_dim = self.sizes.out_dim;
         exact(Buffer::Weights, self.sizes.weights, weights.len())?;
         at_least(Buffer::Scratch, self.sizes.scratch, scratch.len())?;
-        exact(
-            Buffer::Outputs,
-            width as usize * height as usize * out_dim,
-            pixels.len(),
-        )?;
+        // The reader caps width and height at 4096, so this cannot overflow even with a
+        // 32-bit usize; checked anyway so that the bound lives in one place.
+        let needed = (width as usize)
+            .checked_mul(height as usize)
+            .and_then(|n| n.checked_mul(out_dim))
+            .ok_or(Error::BufferSize {
+                buffer: Buffer::Outputs,
+                needed: usize::MAX,
+                got: pixels.len(),
+            })?;
+        exact(Buffer::Outputs, needed, pixels.len())?;
         let coords = (0..height).flat_map(|r| (0..width).map(move |col| (col, r)));
         for ((col, row), y) in coords.zip(pixels.chunks_exact_mut(out_dim.max(1))) {
             let xy = [image_coord(col, width), image_coord(row, height)];

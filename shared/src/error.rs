@@ -61,8 +61,10 @@ pub enum Problem {
     },
     /// A value that must be at least 1 is 0 (or a string is empty).
     Empty,
-    /// A float is NaN or infinite (or not positive where it must be).
+    /// A float is NaN or infinite.
     NonFinite,
+    /// A float that must be positive is zero or negative.
+    NotPositive,
 }
 
 /// A rejected model file.
@@ -155,7 +157,8 @@ impl fmt::Display for Problem {
             Problem::Dimension { expected, found } => write!(f, "is {found}, expected {expected}"),
             Problem::TooLarge { found, max } => write!(f, "is {found}, larger than {max}"),
             Problem::Empty => f.write_str("is empty or zero"),
-            Problem::NonFinite => f.write_str("is not a finite (positive where required) number"),
+            Problem::NonFinite => f.write_str("is NaN or infinite"),
+            Problem::NotPositive => f.write_str("is zero or negative, must be positive"),
         }
     }
 }

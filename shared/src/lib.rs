@@ -43,7 +43,7 @@ pub use error::{FormatError, Problem, Section};
 pub use header::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_PAYLOAD_LEN};
 pub use model::{
     Classifier, GoldenVector, InputKind, LatentStore, ModelConfig, ModelFile, Provenance,
-    QuantLinear, Split, MAX_CLASSES, MAX_GOLDEN, MAX_HIDDEN_LAYERS, MAX_LAYERS, MAX_OUT_DIM,
+    QuantLinear, Split, MAX_CLASSES, MAX_IMAGE_SIDE, MAX_GOLDEN, MAX_HIDDEN_LAYERS, MAX_LAYERS, MAX_OUT_DIM,
     MAX_WIDTH,
 };
 pub use slices::{F32Slice, I8Slice, U32Slice};

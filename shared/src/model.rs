@@ -11,6 +11,8 @@ pub const MAX_LAYERS: usize = MAX_HIDDEN_LAYERS + 1;
 pub const MAX_GOLDEN: usize = 8;
 /// Largest latent dimension, layer width, or point count accepted.
 pub const MAX_WIDTH: u32 = 1 << 16;
+/// Largest image width or height.
+pub const MAX_IMAGE_SIDE: u32 = 4096;
 /// Most classes.
 pub const MAX_CLASSES: u32 = 256;
 /// Largest SIREN output width.

@@ -2,7 +2,7 @@
 //! every class id is in range and every scale and bias is finite.
 
 use crate::error::{FormatError, Problem};
-use crate::model::{InputKind, ModelFile, QuantLinear, MAX_CLASSES, MAX_OUT_DIM, MAX_WIDTH};
+use crate::model::{InputKind, ModelFile, QuantLinear, MAX_CLASSES, MAX_IMAGE_SIDE, MAX_OUT_DIM, MAX_WIDTH};
 use crate::slices::F32Slice;
 
 fn invalid(field: &'static str, index: usize, problem: Problem) -> FormatError {
@@ -62,10 +62,12 @@ fn finite(field: &'static str, index: usize, values: F32Slice<'_>) -> Result<(),
 }
 
 fn positive(field: &'static str, value: f32) -> Result<(), FormatError> {
-    if value.is_finite() && value > 0.0 {
+    if !value.is_finite() {
+        Err(invalid(field, 0, Problem::NonFinite))
+    } else if value > 0.0 {
         Ok(())
     } else {
-        Err(invalid(field, 0, Problem::NonFinite))
+        Err(invalid(field, 0, Problem::NotPositive))
     }
 }
 
@@ -116,8 +118,9 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
     }
     match c.input {
         InputKind::Image { width: w, height: h } => {
-            width("config.input.width", 0, w, MAX_WIDTH)?;
-            width("config.input.height", 0, h, MAX_WIDTH)?;
+            // ≤ 4096 × 4096 pixels × 16 outputs stays below 2³² on 32-bit targets.
+            width("config.input.width", 0, w, MAX_IMAGE_SIDE)?;
+            width("config.input.height", 0, h, MAX_IMAGE_SIDE)?;
         }
         InputKind::PointCloud { udf_clamp } => positive("config.input.udf_clamp", udf_clamp)?,
     }

@@ -1,0 +1,282 @@
+//! FashionMNIST in the official IDX format (plain or gzip), splits, and the in-repo subset.
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// FashionMNIST's class names, in label order.
+pub const FASHION_CLASSES: [&str; 10] = [
+    "t-shirt/top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+];
+
+/// Which part of a dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+pub enum SplitName {
+    /// The training file minus its validation tail.
+    Train,
+    /// The tail of the training file held out for tuning.
+    Val,
+    /// The official test file.
+    Test,
+}
+
+impl SplitName {
+    /// The format's split tag.
+    pub fn to_format(self) -> hyperinr_shared::Split {
+        match self {
+            SplitName::Train => hyperinr_shared::Split::Train,
+            SplitName::Val => hyperinr_shared::Split::Validation,
+            SplitName::Test => hyperinr_shared::Split::Test,
+        }
+    }
+}
+
+/// Grayscale images with labels, row-major `u8` pixels.
+#[derive(Clone, Debug)]
+pub struct ImageSet {
+    /// Pixels per row.
+    pub width: usize,
+    /// Rows per image.
+    pub height: usize,
+    /// `len × height × width` bytes.
+    pub pixels: Vec<u8>,
+    /// One label per image.
+    pub labels: Vec<u8>,
+    /// Index of each image in its split (dataset order).
+    pub indices: Vec<u32>,
+}
+
+impl ImageSet {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// `true` when empty.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Pixels per image.
+    pub fn pixel_count(&self) -> usize {
+        self.width * self.height
+    }
+
+    /// Image `i` as bytes.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.pixel_count();
+        &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// Images `range` as a new set.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> ImageSet {
+        let n = self.pixel_count();
+        ImageSet {
+            width: self.width,
+            height: self.height,
+            pixels: self.pixels[range.start * n..range.end * n].to_vec(),
+            labels: self.labels[range.clone()].to_vec(),
+            indices: self.indices[range].to_vec(),
+        }
+    }
+
+    /// The first `n` images (or all).
+    pub fn take(&self, n: usize) -> ImageSet {
+        self.slice(0..n.min(self.len()))
+    }
+
+    /// Hex SHA-256 over dimensions, pixels and labels.
+    pub fn sha256(&self) -> String {
+        let mut h = Sha256::new();
+        h.update((self.width as u64).to_le_bytes());
+        h.update((self.height as u64).to_le_bytes());
+        h.update(&self.pixels);
+        h.update(&self.labels);
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Reads a file, gunzipping when it is gzip (by content, not by name).
+fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .with_context(|| format!("{}: corrupt gzip stream", path.display()))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Parses an IDX file of unsigned bytes: returns dimensions and data.
+///
+/// Errors name the file and the byte offset of what is wrong.
+pub fn parse_idx(bytes: &[u8], path: &Path, expected_dims: usize) -> Result<(Vec<usize>, Vec<u8>)> {
+    let p = path.display();
+    if bytes.len() < 4 {
+        bail!("{p}: offset 0: file is {} bytes, too short for an IDX magic", bytes.len());
+    }
+    if bytes[0] != 0 || bytes[1] != 0 {
+        bail!("{p}: offset 0: magic must start with two zero bytes, found {:02x} {:02x}", bytes[0], bytes[1]);
+    }
+    if bytes[2] != 0x08 {
+        bail!("{p}: offset 2: element type {:#04x}, expected 0x08 (unsigned byte)", bytes[2]);
+    }
+    let ndims = bytes[3] as usize;
+    if ndims != expected_dims {
+        bail!("{p}: offset 3: {ndims} dimensions, expected {expected_dims}");
+    }
+    let header = 4 + 4 * ndims;
+    if bytes.len() < header {
+        bail!("{p}: offset {}: file ends inside the dimension sizes", bytes.len());
+    }
+    let dims: Vec<usize> = (0..ndims)
+        .map(|d| u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().unwrap()) as usize)
+        .collect();
+    let total = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let Some(total) = total else {
+        bail!("{p}: offset 4: dimension sizes {dims:?} overflow");
+    };
+    let data = &bytes[header..];
+    if data.len() != total {
+        bail!(
+            "{p}: offset {header}: dimensions {dims:?} need {total} data bytes, file has {}",
+            data.len()
+        );
+    }
+    Ok((dims, data.to_vec()))
+}
+
+/// Finds `name` or `name.gz` in `dir`.
+fn find(dir: &Path, name: &str) -> Result<PathBuf> {
+    for candidate in [name.to_string(), format!("{name}.gz")] {
+        let p = dir.join(&candidate);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    bail!("{}: neither {name} nor {name}.gz found (FashionMNIST: `apt-get install dataset-fashion-mnist`, files in /usr/share/datasets/fashion-mnist)", dir.display())
+}
+
+/// Loads one official file pair: `train` or `t10k`.
+pub fn load_idx_pair(dir: &Path, prefix: &str) -> Result<ImageSet> {
+    let img_path = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
+    let lab_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
+    let (dims, pixels) = parse_idx(&read_maybe_gz(&img_path)?, &img_path, 3)?;
+    let (ldims, labels) = parse_idx(&read_maybe_gz(&lab_path)?, &lab_path, 1)?;
+    if dims[0] != ldims[0] {
+        bail!(
+            "{}: {} labels for {} images in {}",
+            lab_path.display(),
+            ldims[0],
+            dims[0],
+            img_path.display()
+        );
+    }
+    if let Some(i) = labels.iter().position(|&l| l as usize >= FASHION_CLASSES.len()) {
+        bail!("{}: offset {}: label {} out of range 0..10", lab_path.display(), 8 + i, labels[i]);
+    }
+    Ok(ImageSet {
+        width: dims[2],
+        height: dims[1],
+        pixels,
+        labels,
+        indices: (0..dims[0] as u32).collect(),
+    })
+}
+
+/// Images held out of the training file for validation: the last 5,000 of the full
+/// 60,000 (the usual choice), or the last tenth of a smaller file.
+pub fn validation_count(train_len: usize) -> usize {
+    if train_len >= 50_000 {
+        5_000
+    } else {
+        train_len / 10
+    }
+}
+
+/// Loads `split` of the FashionMNIST files in `dir`.
+pub fn load_fashion_mnist(dir: &Path, split: SplitName) -> Result<ImageSet> {
+    match split {
+        SplitName::Test => load_idx_pair(dir, "t10k"),
+        SplitName::Train | SplitName::Val => {
+            let all = load_idx_pair(dir, "train")?;
+            let val = validation_count(all.len());
+            let cut = all.len() - val;
+            Ok(if split == SplitName::Train {
+                all.slice(0..cut)
+            } else {
+                let mut v = all.slice(cut..all.len());
+                // Validation indices count within the validation split.
+                v.indices = (0..v.len() as u32).collect();
+                v
+            })
+        }
+    }
+}
+
+fn idx_bytes(dims: &[usize], data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        out.extend_from_slice(&(*d as u32).to_be_bytes());
+    }
+    out.extend_from_slice(data);
+    out
+}
+
+fn write_gz(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes)?;
+    crate::io::write_atomic(path, &enc.finish()?)
+}
+
+/// Writes the first `train` and `test` images of the official files in `from` as a
+/// smaller set of official-format files in `to`.
+pub fn make_subset(from: &Path, to: &Path, train: usize, test: usize) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for (prefix, n) in [("train", train), ("t10k", test)] {
+        let set = load_idx_pair(from, prefix)?.take(n);
+        let px = set.pixel_count();
+        write_gz(
+            &to.join(format!("{prefix}-images-idx3-ubyte.gz")),
+            &idx_bytes(&[set.len(), set.height, set.width], &set.pixels[..set.len() * px]),
+        )?;
+        write_gz(
+            &to.join(format!("{prefix}-labels-idx1-ubyte.gz")),
+            &idx_bytes(&[set.len()], &set.labels),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idx_errors_name_file_and_offset() {
+        let p = Path::new("x.idx");
+        let err = parse_idx(&[0, 0, 9, 3], p, 3).unwrap_err().to_string();
+        assert!(err.contains("x.idx") && err.contains("offset 2"), "{err}");
+        let mut ok = idx_bytes(&[2, 2, 2], &[1; 8]);
+        assert_eq!(parse_idx(&ok, p, 3).unwrap().0, vec![2, 2, 2]);
+        ok.pop();
+        let err = parse_idx(&ok, p, 3).unwrap_err().to_string();
+        assert!(err.contains("offset 16") && err.contains("7"), "{err}");
+        let err = parse_idx(&[0, 0, 8, 3, 0], p, 3).unwrap_err().to_string();
+        assert!(err.contains("dimension sizes"), "{err}");
+    }
+}

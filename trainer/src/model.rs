@@ -1,0 +1,233 @@
+//! The HyperINR model in burn: the hypernetwork φ and the batched SIREN it parameterises.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{activation::relu, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+
+/// Shapes of the hypernetwork and the SIREN (everything the model file's config holds).
+#[derive(Config, Debug, PartialEq)]
+pub struct HyperInrConfig {
+    /// Latent code length.
+    #[config(default = 64)]
+    pub latent_dim: usize,
+    /// Hypernetwork hidden widths (ReLU).
+    #[config(default = "vec![256, 256]")]
+    pub hyper_hidden: Vec<usize>,
+    /// SIREN hidden widths (sine).
+    #[config(default = "vec![32, 32]")]
+    pub siren_hidden: Vec<usize>,
+    /// ω0 of every sine layer.
+    #[config(default = 30.0)]
+    pub omega0: f32,
+    /// SIREN input width (2: pixel coordinates).
+    #[config(default = 2)]
+    pub in_dim: usize,
+    /// SIREN output width (1: intensity).
+    #[config(default = 1)]
+    pub out_dim: usize,
+    /// Scale of the hypernetwork's last weight matrix relative to each SIREN parameter's
+    /// initial range: small, so that φ(z ≈ 0) is close to the SIREN initialisation in the bias.
+    #[config(default = 0.1)]
+    pub last_layer_scale: f32,
+}
+
+impl HyperInrConfig {
+    /// SIREN layers as `(inputs, outputs)`.
+    pub fn siren_layers(&self) -> Vec<(usize, usize)> {
+        let mut dims = vec![self.in_dim];
+        dims.extend(&self.siren_hidden);
+        dims.push(self.out_dim);
+        dims.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
+    /// Number of SIREN parameters.
+    pub fn siren_params(&self) -> usize {
+        self.siren_layers().iter().map(|(i, o)| i * o + o).sum()
+    }
+
+    /// A SIREN initialisation (Sitzmann et al.) as `(centre, half-range)` per parameter:
+    /// first-layer weights U(−1/in, 1/in), later weights U(−√(6/in)/ω0, √(6/in)/ω0),
+    /// biases U(−1/√in, 1/√in). Returns a sample and each parameter's half-range.
+    pub fn siren_init(&self, rng: &mut impl Rng) -> (Vec<f32>, Vec<f32>) {
+        let mut values = Vec::with_capacity(self.siren_params());
+        let mut bounds = Vec::with_capacity(self.siren_params());
+        for (l, (i, o)) in self.siren_layers().into_iter().enumerate() {
+            let w_bound = if l == 0 {
+                1.0 / i as f32
+            } else {
+                (6.0 / i as f32).sqrt() / self.omega0
+            };
+            let b_bound = 1.0 / (i as f32).sqrt();
+            for _ in 0..i * o {
+                values.push(rng.random_range(-w_bound..w_bound));
+                bounds.push(w_bound);
+            }
+            for _ in 0..o {
+                values.push(rng.random_range(-b_bound..b_bound));
+                bounds.push(b_bound);
+            }
+        }
+        (values, bounds)
+    }
+
+    /// A freshly initialised hypernetwork (deterministic for `seed`).
+    pub fn init<B: Backend>(&self, seed: u64, device: &B::Device) -> HyperNet<B> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut dims = vec![self.latent_dim];
+        dims.extend(&self.hyper_hidden);
+        let mut layers = Vec::new();
+        for w in dims.windows(2) {
+            let (i, o) = (w[0], w[1]);
+            // Kaiming-uniform for ReLU layers.
+            let bound = (6.0 / i as f32).sqrt();
+            let weight: Vec<f32> = (0..i * o).map(|_| rng.random_range(-bound..bound)).collect();
+            let b_bound = 1.0 / (i as f32).sqrt();
+            let bias: Vec<f32> = (0..o).map(|_| rng.random_range(-b_bound..b_bound)).collect();
+            layers.push(Dense::from_values(&weight, &bias, i, o, device));
+        }
+        let last_in = *dims.last().unwrap_or(&self.latent_dim);
+        let (bias, bounds) = self.siren_init(&mut rng);
+        let p = bias.len();
+        let mut weight = vec![0.0f32; last_in * p];
+        let fan = 1.0 / (last_in as f32).sqrt();
+        for r in 0..last_in {
+            for (c, b) in bounds.iter().enumerate() {
+                weight[r * p + c] = rng.random_range(-1.0f32..1.0) * fan * self.last_layer_scale * b;
+            }
+        }
+        layers.push(Dense::from_values(&weight, &bias, last_in, p, device));
+        HyperNet { layers }
+    }
+}
+
+/// A dense layer `y = x W + b` with `W` stored `[inputs, outputs]` (burn's convention).
+#[derive(Module, Debug)]
+pub struct Dense<B: Backend> {
+    /// `[inputs, outputs]`.
+    pub weight: Param<Tensor<B, 2>>,
+    /// `[outputs]`.
+    pub bias: Param<Tensor<B, 1>>,
+}
+
+impl<B: Backend> Dense<B> {
+    /// A layer from row-major `[inputs, outputs]` weights and biases.
+    pub fn from_values(weight: &[f32], bias: &[f32], inputs: usize, outputs: usize, device: &B::Device) -> Self {
+        let w = Tensor::from_data(TensorData::new(weight.to_vec(), [inputs, outputs]), device);
+        let b = Tensor::from_data(TensorData::new(bias.to_vec(), [outputs]), device);
+        Dense {
+            weight: Param::from_tensor(w),
+            bias: Param::from_tensor(b),
+        }
+    }
+
+    /// `x W + b` for `x` of shape `[n, inputs]`.
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        x.matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>()
+    }
+
+    /// `(inputs, outputs)`.
+    pub fn dims(&self) -> (usize, usize) {
+        let [i, o] = self.weight.val().dims();
+        (i, o)
+    }
+
+    /// Weights as row-major `[outputs, inputs]` (the model file's layout) and biases.
+    pub fn to_rows(&self) -> (Vec<f32>, Vec<f32>) {
+        let w = self.weight.val().transpose().into_data().to_vec::<f32>().unwrap_or_default();
+        let b = self.bias.val().into_data().to_vec::<f32>().unwrap_or_default();
+        (w, b)
+    }
+
+    /// A layer from row-major `[outputs, inputs]` weights (the model file's layout).
+    pub fn from_rows(rows: &[f32], bias: &[f32], inputs: usize, outputs: usize, device: &B::Device) -> Self {
+        let mut w = vec![0.0f32; inputs * outputs];
+        for o in 0..outputs {
+            for i in 0..inputs {
+                w[i * outputs + o] = rows[o * inputs + i];
+            }
+        }
+        Self::from_values(&w, bias, inputs, outputs, device)
+    }
+}
+
+/// φ: latent → SIREN parameters. ReLU after every layer but the last.
+#[derive(Module, Debug)]
+pub struct HyperNet<B: Backend> {
+    /// The layers, first to last.
+    pub layers: Vec<Dense<B>>,
+}
+
+impl<B: Backend> HyperNet<B> {
+    /// SIREN parameters `[n, params]` for latents `[n, latent_dim]`.
+    pub fn forward(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
+        let last = self.layers.len() - 1;
+        let mut x = z;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            if i < last {
+                x = relu(x);
+            }
+        }
+        x
+    }
+}
+
+/// SIREN forward for a batch of parameter vectors `params` `[b, P]` at `coords`
+/// (`[1, in, m]`, feature-major and shared by the batch): returns `[b, out, m]`.
+///
+/// Each layer reads its `out × in` row-major weights and `out` biases from the flat
+/// parameter vector in the model file's order; every layer but the last is
+/// `sin(ω0 (W x + b))`. Activations are kept feature-major (`[b, width, m]`) so that the
+/// row-major weights multiply from the left without a transpose.
+pub fn siren_forward<B: Backend>(
+    config: &HyperInrConfig,
+    params: Tensor<B, 2>,
+    coords: Tensor<B, 3>,
+) -> Tensor<B, 3> {
+    let [b, p] = params.dims();
+    let layers = config.siren_layers();
+    let last = layers.len() - 1;
+    // sin(ω0 (W x + b)) = sin((ω0 W) x + ω0 b): scaling the [b, P] parameters once is far
+    // cheaper than scaling every [b, width, m] pre-activation.
+    let mut scale = vec![config.omega0; p];
+    let (li, lo) = layers[last];
+    for s in &mut scale[p - (li * lo + lo)..] {
+        *s = 1.0;
+    }
+    let scale = Tensor::<B, 2>::from_data(TensorData::new(scale, [1, p]), &params.device());
+    let params = params * scale;
+    let mut x = coords;
+    let mut offset = 0;
+    for (l, (i, o)) in layers.into_iter().enumerate() {
+        let w = params
+            .clone()
+            .slice([0..b, offset..offset + i * o])
+            .reshape([b, o, i]);
+        let bias = params
+            .clone()
+            .slice([0..b, offset + i * o..offset + i * o + o])
+            .reshape([b, o, 1]);
+        offset += i * o + o;
+        let pre = w.matmul(x) + bias;
+        x = if l < last { pre.sin() } else { pre };
+    }
+    x
+}
+
+/// Pixel-centre coordinates of a `width × height` image, row-major, as `[1, 2, w·h]`
+/// (x row, then y row);
+/// the values come from the runtime so that trainer and runtime agree exactly.
+pub fn image_coords<B: Backend>(width: usize, height: usize, device: &B::Device) -> Tensor<B, 3> {
+    let mut xs = Vec::with_capacity(width * height * 2);
+    let mut ys = Vec::with_capacity(width * height);
+    for r in 0..height as u32 {
+        for c in 0..width as u32 {
+            xs.push(hyperinr_runtime::image_coord(c, width as u32));
+            ys.push(hyperinr_runtime::image_coord(r, height as u32));
+        }
+    }
+    xs.extend(ys);
+    Tensor::from_data(TensorData::new(xs, [1, 2, width * height]), device)
+}

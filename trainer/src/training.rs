@@ -1,0 +1,329 @@
+//! Joint auto-decoding: per-sample latents and the hypernetwork trained together on
+//! reconstruction, with per-epoch checkpoints, `metrics.csv` and resume.
+
+use crate::data::ImageSet;
+use crate::latents::LatentTable;
+use crate::model::{image_coords, siren_forward, HyperInrConfig, HyperNet};
+use anyhow::{bail, Context, Result};
+use burn::config::Config;
+use burn::module::{AutodiffModule, Module};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Every hyper-parameter of a training run.
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    /// Model shapes.
+    pub model: HyperInrConfig,
+    /// Passes over the training images.
+    #[config(default = 20)]
+    pub epochs: usize,
+    /// Images per step.
+    #[config(default = 128)]
+    pub batch_size: usize,
+    /// Adam learning rate of the hypernetwork.
+    #[config(default = 1e-4)]
+    pub lr_hyper: f64,
+    /// Adam learning rate of the latents.
+    #[config(default = 1e-3)]
+    pub lr_latent: f32,
+    /// Standard deviation of the initial latents.
+    #[config(default = 0.01)]
+    pub latent_init_std: f32,
+    /// Weight of the mean squared latent norm in the loss.
+    #[config(default = 1e-4)]
+    pub latent_l2: f32,
+    /// Seed for initialisation and shuffling.
+    #[config(default = 42)]
+    pub seed: u64,
+}
+
+/// What a run directory holds after (or during) training.
+pub struct TrainedModel<B: AutodiffBackend> {
+    /// The run's configuration.
+    pub config: TrainingConfig,
+    /// The hypernetwork.
+    pub hypernet: HyperNet<B>,
+    /// The training latents (in the order of the training images).
+    pub latents: LatentTable,
+    /// Epochs completed.
+    pub epoch: usize,
+}
+
+/// Paths inside a run directory.
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    /// `config.json`.
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.json")
+    }
+    /// The newest checkpoint.
+    pub fn checkpoint(&self) -> PathBuf {
+        self.0.join("checkpoint.bin")
+    }
+    /// `metrics.csv`.
+    pub fn metrics(&self) -> PathBuf {
+        self.0.join("metrics.csv")
+    }
+    /// Fitted latents of a split.
+    pub fn latents(&self, name: &str) -> PathBuf {
+        self.0.join(format!("latents-{name}.bin"))
+    }
+}
+
+/// One training step's inputs: the batch's latents and target pixels.
+fn batch_tensors<B: AutodiffBackend>(
+    images: &ImageSet,
+    latents: &LatentTable,
+    rows: &[usize],
+    device: &B::Device,
+) -> (Tensor<B, 2>, Tensor<B, 3>) {
+    let n = images.pixel_count();
+    let z = Tensor::from_data(TensorData::new(latents.gather(rows), [rows.len(), latents.dim]), device);
+    let target: Vec<f32> = rows
+        .iter()
+        .flat_map(|&r| images.image(r).iter().map(|&p| p as f32 / 255.0))
+        .collect();
+    let target = Tensor::from_data(TensorData::new(target, [rows.len(), 1, n]), device);
+    (z, target)
+}
+
+/// Mean squared reconstruction error `[1]` and the loss with the latent penalty.
+pub fn reconstruction_loss<B: AutodiffBackend>(
+    model: &HyperInrConfig,
+    hypernet: &HyperNet<B>,
+    z: Tensor<B, 2>,
+    coords: Tensor<B, 3>,
+    target: Tensor<B, 3>,
+    latent_l2: f32,
+) -> (Tensor<B, 1>, Tensor<B, 1>) {
+    let params = hypernet.forward(z.clone());
+    let out = siren_forward(model, params, coords);
+    let mse = (out - target).powi_scalar(2).mean();
+    let loss = if latent_l2 > 0.0 {
+        mse.clone() + z.powi_scalar(2).sum_dim(1).mean().mul_scalar(latent_l2)
+    } else {
+        mse.clone()
+    };
+    (mse, loss)
+}
+
+/// PSNR in dB of a mean squared error on `[0, 1]` data.
+pub fn psnr(mse: f64) -> f64 {
+    -10.0 * mse.max(1e-12).log10()
+}
+
+type HyperAdam<B> = OptimizerAdaptor<Adam, HyperNet<B>, B>;
+
+/// A training run in progress.
+pub struct Training<B: AutodiffBackend> {
+    /// The run's configuration.
+    pub config: TrainingConfig,
+    /// The hypernetwork.
+    pub hypernet: HyperNet<B>,
+    optim: HyperAdam<B>,
+    /// The latents.
+    pub latents: LatentTable,
+    /// Epochs completed.
+    pub epoch: usize,
+    coords: Tensor<B, 3>,
+    device: B::Device,
+}
+
+const CHECKPOINT_MAGIC: &[u8; 8] = b"HINRCKP1";
+
+fn section(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn read_section<'a>(bytes: &mut &'a [u8], what: &str, path: &Path) -> Result<&'a [u8]> {
+    if bytes.len() < 8 {
+        bail!("{}: truncated before the {what} section", path.display());
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
+    if bytes.len() - 8 < n {
+        bail!("{}: {what} section declares {n} bytes, {} remain", path.display(), bytes.len() - 8);
+    }
+    let s = &bytes[8..8 + n];
+    *bytes = &bytes[8 + n..];
+    Ok(s)
+}
+
+impl<B: AutodiffBackend> Training<B> {
+    /// A fresh run.
+    pub fn new(config: TrainingConfig, images: &ImageSet, device: &B::Device) -> Self {
+        let hypernet = config.model.init::<B>(config.seed, device);
+        let latents = LatentTable::new(
+            images.len(),
+            config.model.latent_dim,
+            config.latent_init_std,
+            config.seed.wrapping_add(1),
+        );
+        let optim = AdamConfig::new().init::<B, HyperNet<B>>();
+        let coords = image_coords::<B>(images.width, images.height, device);
+        Training {
+            config,
+            hypernet,
+            optim,
+            latents,
+            epoch: 0,
+            coords,
+            device: device.clone(),
+        }
+    }
+
+    /// Serialises the whole state (config, epoch, hypernetwork, optimiser, latents).
+    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>> {
+        let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
+        let net = rec.record(self.hypernet.clone().into_record(), ())?;
+        let opt = rec.record(self.optim.to_record(), ())?;
+        let mut out = CHECKPOINT_MAGIC.to_vec();
+        section(&mut out, self.config.to_string().as_bytes());
+        section(&mut out, &(self.epoch as u64).to_le_bytes());
+        section(&mut out, &net);
+        section(&mut out, &opt);
+        section(&mut out, &self.latents.to_bytes());
+        Ok(out)
+    }
+
+    /// Restores a run from a checkpoint file.
+    pub fn load(path: &Path, images_len: usize, image_wh: (usize, usize), device: &B::Device) -> Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading checkpoint {}", path.display()))?;
+        if !bytes.starts_with(CHECKPOINT_MAGIC) {
+            bail!("{}: offset 0: not a hyperinr checkpoint", path.display());
+        }
+        let mut rest = &bytes[8..];
+        let cfg = read_section(&mut rest, "config", path)?;
+        let config: TrainingConfig = serde_json::from_slice(cfg)
+            .with_context(|| format!("{}: config section", path.display()))?;
+        let epoch = u64::from_le_bytes(read_section(&mut rest, "epoch", path)?.try_into()?) as usize;
+        let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
+        let net = read_section(&mut rest, "hypernet", path)?.to_vec();
+        let opt = read_section(&mut rest, "optimizer", path)?.to_vec();
+        let lat = read_section(&mut rest, "latents", path)?;
+        let hypernet = config
+            .model
+            .init::<B>(config.seed, device)
+            .load_record(rec.load(net, device).with_context(|| format!("{}: hypernet record", path.display()))?);
+        let optim = AdamConfig::new()
+            .init::<B, HyperNet<B>>()
+            .load_record(rec.load(opt, device).with_context(|| format!("{}: optimizer record", path.display()))?);
+        let latents = LatentTable::from_bytes(lat).with_context(|| path.display().to_string())?;
+        if latents.len() != images_len {
+            bail!(
+                "{}: checkpoint has {} latents but the training split has {images_len} images",
+                path.display(),
+                latents.len()
+            );
+        }
+        Ok(Training {
+            config,
+            hypernet,
+            optim,
+            latents,
+            epoch,
+            coords: image_coords::<B>(image_wh.0, image_wh.1, device),
+            device: device.clone(),
+        })
+    }
+
+    /// One optimisation step on `rows`; returns the batch's mean squared error.
+    pub fn step(&mut self, images: &ImageSet, rows: &[usize]) -> Result<f64> {
+        let (z, target) = batch_tensors::<B>(images, &self.latents, rows, &self.device);
+        let z = z.require_grad();
+        let (mse, loss) = reconstruction_loss(
+            &self.config.model,
+            &self.hypernet,
+            z.clone(),
+            self.coords.clone(),
+            target,
+            self.config.latent_l2,
+        );
+        let mut grads = loss.backward();
+        let z_grad = z
+            .grad_remove(&mut grads)
+            .context("latents received no gradient")?
+            .into_data()
+            .to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let mse: f64 = burn::tensor::ElementConversion::elem(mse.into_scalar());
+        if !mse.is_finite() {
+            bail!("loss became {mse} at epoch {} — stopping; the last checkpoint is kept", self.epoch + 1);
+        }
+        let grads = GradientsParams::from_grads(grads, &self.hypernet);
+        self.hypernet = self.optim.step(self.config.lr_hyper, self.hypernet.clone(), grads);
+        self.latents.adam_step(rows, &z_grad, self.config.lr_latent);
+        Ok(mse)
+    }
+
+    /// The order of samples in `epoch` (deterministic for the seed and epoch).
+    pub fn epoch_order(&self, n: usize, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(self.config.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)));
+        order.shuffle(&mut rng);
+        order
+    }
+
+    /// Trains until `config.epochs`, checkpointing into `run` after every epoch.
+    pub fn run(&mut self, images: &ImageSet, run: &RunDir, quiet: bool) -> Result<()> {
+        let steps_per_epoch = images.len().div_ceil(self.config.batch_size);
+        let total = (self.config.epochs * steps_per_epoch) as u64;
+        let bar = crate::progress::bar(total, quiet);
+        bar.set_position((self.epoch * steps_per_epoch) as u64);
+        let mut metrics = std::fs::read_to_string(run.metrics()).unwrap_or_default();
+        if metrics.is_empty() {
+            metrics.push_str("epoch,train_mse,train_psnr_db,seconds\n");
+        }
+        // Keep only rows of completed epochs (a crash may have left none extra, but be sure).
+        let keep: Vec<&str> = metrics.lines().take(self.epoch + 1).collect();
+        metrics = keep.join("\n") + "\n";
+        while self.epoch < self.config.epochs {
+            let started = Instant::now();
+            let order = self.epoch_order(images.len(), self.epoch);
+            let (mut sum, mut count) = (0.0f64, 0usize);
+            for rows in order.chunks(self.config.batch_size) {
+                let mse = self.step(images, rows)?;
+                sum += mse * rows.len() as f64;
+                count += rows.len();
+                let mean = sum / count as f64;
+                bar.set_message(format!("epoch {} mse {:.5} psnr {:.2} dB", self.epoch + 1, mean, psnr(mean)));
+                bar.inc(1);
+            }
+            self.epoch += 1;
+            let mse = sum / count.max(1) as f64;
+            let secs = started.elapsed().as_secs_f64();
+            metrics.push_str(&format!("{},{mse:.6},{:.3},{secs:.2}\n", self.epoch, psnr(mse)));
+            crate::io::write_atomic(&run.checkpoint(), &self.checkpoint_bytes()?)?;
+            crate::io::write_atomic(&run.metrics(), metrics.as_bytes())?;
+            if quiet {
+                eprintln!("epoch {} mse {mse:.6} psnr {:.2} dB ({secs:.1} s)", self.epoch, psnr(mse));
+            }
+        }
+        bar.finish();
+        Ok(())
+    }
+
+    /// The trained state (hypernetwork on the inner backend is obtained with `.valid()`).
+    pub fn into_trained(self) -> TrainedModel<B> {
+        TrainedModel {
+            config: self.config,
+            hypernet: self.hypernet,
+            latents: self.latents,
+            epoch: self.epoch,
+        }
+    }
+}
+
+/// The hypernetwork without autodiff tracking, for inference.
+pub fn frozen<B: AutodiffBackend>(h: &HyperNet<B>) -> HyperNet<B::InnerBackend> {
+    h.valid()
+}
