@@ -32,8 +32,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "runtime for Cortex-M4F"
 cargo build -p hyperinr-runtime --target thumbv7em-none-eabihf --release
 
-step "clippy (firmware)"
-(cd firmware && cargo clippy --release -- -D warnings)
+step "clippy (firmware, both board configurations, on a synthetic model)"
+cargo run -q --release -p hyperinr-tests --bin hyperinr-synthetic-model -- fashion-mnist target/ci-synthetic.hinr
+(cd firmware && export HYPERINR_MODEL=target/ci-synthetic.hinr \
+  && cargo clippy --release -- -D warnings \
+  && cargo clippy --release --no-default-features --features stm32f405,rtt -- -D warnings)
 
 if [ "${SKIP_CUDA_CHECK:-0}" != 1 ]; then
   step "trainer with the cuda feature compiles"

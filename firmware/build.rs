@@ -1,0 +1,274 @@
+//! Embeds the model named by `HYPERINR_MODEL`, sizes the static buffers from its config and
+//! selects the memory map.
+//!
+//! - `HYPERINR_MODEL`: path of the `.hinr` file, relative to the workspace root (an absolute
+//!   path is taken as is). Default: `models/fashion-mnist-mcu.hinr`.
+//! - `HYPERINR_ALLOW_INVALID_MODEL=1`: embed a file that does not parse (negative tests: the
+//!   firmware must then report the typed error and exit non-zero). Without it such a file
+//!   fails the build.
+//!
+//! Writes into `OUT_DIR`: `model.hinr` (the copy that `include_bytes!` embeds), `model.rs`
+//! (buffer sizes and the blob) and `memory.x` (mps2-an386 or, with feature `stm32f405`,
+//! the STM32F405RG map).
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::exit;
+
+use hyperinr_runtime::Model;
+use hyperinr_shared::InputKind;
+
+const DEFAULT_MODEL: &str = "models/fashion-mnist-mcu.hinr";
+/// Point-cloud models are evaluated on a `CLOUD_GRID³` grid of cell centres in `[-1, 1]³`.
+const CLOUD_GRID: usize = 8;
+
+fn fail(message: &str) -> ! {
+    eprintln!("\nerror: hyperinr-firmware build script: {message}\n");
+    exit(1);
+}
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap_or_default());
+    let workspace_root = manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest_dir.clone());
+
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=memory");
+    println!("cargo:rerun-if-env-changed=HYPERINR_MODEL");
+    println!("cargo:rerun-if-env-changed=HYPERINR_ALLOW_INVALID_MODEL");
+
+    // Memory map. The maps live in memory/, never in the crate root: the linker would find
+    // a root memory.x before the one written here.
+    let stm32 = env::var_os("CARGO_FEATURE_STM32F405").is_some();
+    let map = if stm32 { "stm32f405.x" } else { "mps2-an386.x" };
+    let map_path = manifest_dir.join("memory").join(map);
+    let memory = fs::read(&map_path)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", map_path.display())));
+    write(&out_dir.join("memory.x"), &memory);
+    println!("cargo:rustc-link-search={}", out_dir.display());
+
+    // The model.
+    let (relative, defaulted) = match env::var("HYPERINR_MODEL") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (DEFAULT_MODEL.to_string(), true),
+    };
+    let path = if Path::new(&relative).is_absolute() {
+        PathBuf::from(&relative)
+    } else {
+        workspace_root.join(&relative)
+    };
+    println!("cargo:rerun-if-changed={}", path.display());
+    let blob = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if defaulted => fail(&format!(
+            "the default model `{DEFAULT_MODEL}` cannot be read ({}: {e}).\n\
+             It is the trainer's MCU export (`hyperinr export`); until it exists, build with an \
+             explicit model:\n    HYPERINR_MODEL=<path relative to the workspace root> cargo build --release",
+            path.display()
+        )),
+        Err(e) => fail(&format!(
+            "HYPERINR_MODEL=`{relative}`: cannot read {}: {e}",
+            path.display()
+        )),
+    };
+    let allow_invalid = env::var("HYPERINR_ALLOW_INVALID_MODEL").is_ok_and(|v| v == "1");
+    let sizes = match Model::from_bytes(&blob) {
+        Ok(model) => Some(Sizes::of(&model)),
+        Err(e) if allow_invalid => {
+            println!(
+                "cargo:warning=embedding {} although it does not parse ({e}): HYPERINR_ALLOW_INVALID_MODEL=1",
+                path.display()
+            );
+            None
+        }
+        Err(e) => fail(&format!(
+            "{} is not a valid model: {e}\n\
+             (set HYPERINR_ALLOW_INVALID_MODEL=1 to embed it anyway, for negative tests)",
+            path.display()
+        )),
+    };
+    write(&out_dir.join("model.hinr"), &blob);
+    let code = generate(&path, blob.len(), sizes.as_ref());
+    write(&out_dir.join("model.rs"), code.as_bytes());
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    // Only rewrite on change, so that an unchanged model does not relink.
+    if fs::read(path).ok().as_deref() == Some(bytes) {
+        return;
+    }
+    if let Err(e) = fs::write(path, bytes) {
+        fail(&format!("cannot write {}: {e}", path.display()));
+    }
+}
+
+/// Everything the firmware sizes statically.
+struct Sizes {
+    latent: usize,
+    weights: usize,
+    scratch: usize,
+    logits: usize,
+    in_dim: usize,
+    out_dim: usize,
+    /// 0: image (render every pixel), 1: point cloud (evaluate the grid).
+    render_kind: u32,
+    width: usize,
+    height: usize,
+    points: usize,
+}
+
+impl Sizes {
+    fn of(model: &Model<'_>) -> Sizes {
+        let s = model.sizes();
+        let (render_kind, width, height, points) = match model.config().input {
+            InputKind::Image { width, height } => (
+                0,
+                width as usize,
+                height as usize,
+                width as usize * height as usize,
+            ),
+            InputKind::PointCloud { .. } => (1, 0, 0, CLOUD_GRID * CLOUD_GRID * CLOUD_GRID),
+        };
+        Sizes {
+            latent: s.latent,
+            weights: s.weights,
+            scratch: s.scratch,
+            logits: s.logits,
+            in_dim: s.in_dim,
+            out_dim: s.out_dim,
+            render_kind,
+            width,
+            height,
+            points,
+        }
+    }
+}
+
+fn generate(path: &Path, blob_len: usize, sizes: Option<&Sizes>) -> String {
+    // A model that does not parse never reaches the buffers: give them one element each.
+    let fallback = Sizes {
+        latent: 1,
+        weights: 1,
+        scratch: 1,
+        logits: 1,
+        in_dim: 2,
+        out_dim: 1,
+        render_kind: 0,
+        width: 1,
+        height: 1,
+        points: 1,
+    };
+    let s = sizes.unwrap_or(&fallback);
+    let coords = if s.render_kind == 1 {
+        s.points * s.in_dim
+    } else {
+        0
+    };
+    let mut code = String::new();
+    let _ = writeln!(code, "// Generated by build.rs from {}.", path.display());
+    let lines = [
+        (
+            "bool",
+            "MODEL_VALID",
+            sizes.is_some().to_string(),
+            "The build script could parse the model.",
+        ),
+        (
+            "usize",
+            "MODEL_LEN",
+            blob_len.to_string(),
+            "Bytes in the embedded blob.",
+        ),
+        (
+            "usize",
+            "LATENT",
+            s.latent.to_string(),
+            "Latent code length.",
+        ),
+        (
+            "usize",
+            "WEIGHTS",
+            s.weights.to_string(),
+            "SIREN parameters per latent.",
+        ),
+        (
+            "usize",
+            "SCRATCH",
+            s.scratch.to_string(),
+            "Scratch shared by every entry point.",
+        ),
+        (
+            "usize",
+            "LOGITS",
+            s.logits.to_string(),
+            "Classifier outputs.",
+        ),
+        (
+            "usize",
+            "IN_DIM",
+            s.in_dim.to_string(),
+            "SIREN input width.",
+        ),
+        (
+            "usize",
+            "OUT_DIM",
+            s.out_dim.to_string(),
+            "SIREN output width.",
+        ),
+        (
+            "u32",
+            "RENDER_KIND",
+            s.render_kind.to_string(),
+            "0: image, 1: point cloud.",
+        ),
+        (
+            "u32",
+            "IMAGE_WIDTH",
+            s.width.to_string(),
+            "Image width (image models).",
+        ),
+        (
+            "u32",
+            "IMAGE_HEIGHT",
+            s.height.to_string(),
+            "Image height (image models).",
+        ),
+        (
+            "u32",
+            "CLOUD_GRID",
+            CLOUD_GRID.to_string(),
+            "Grid points per axis (point clouds).",
+        ),
+        (
+            "usize",
+            "RENDER_POINTS",
+            s.points.to_string(),
+            "Points rendered for latent 0.",
+        ),
+        (
+            "usize",
+            "RENDER_LEN",
+            (s.points * s.out_dim).to_string(),
+            "SIREN outputs rendered.",
+        ),
+        (
+            "usize",
+            "COORDS_LEN",
+            coords.to_string(),
+            "Query coordinates (point clouds only).",
+        ),
+    ];
+    for (ty, name, value, doc) in lines {
+        let _ = writeln!(code, "/// {doc}\npub const {name}: {ty} = {value};");
+    }
+    let _ = writeln!(
+        code,
+        "/// The model file, in flash.\npub static MODEL: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/model.hinr\"));"
+    );
+    code
+}

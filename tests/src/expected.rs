@@ -1,0 +1,384 @@
+//! What the host runtime computes for a blob, in the shape of the firmware's results, and
+//! the comparison of the two.
+
+use crate::results::{GoldenRun, Render, Results, Stage};
+use hyperinr_runtime::{dequantize_latent, image_coord, weights_crc, Error, Model, WorkspaceBuf};
+use hyperinr_shared::crc32::{crc32, Crc32};
+use hyperinr_shared::InputKind;
+
+/// Grid points per axis for point-cloud models (firmware/build.rs `CLOUD_GRID`).
+pub const CLOUD_GRID: u32 = 8;
+
+/// Host-side results for one blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expected {
+    /// `(blob length, CRC-32 of the blob)`.
+    pub blob: (u32, u32),
+    /// `self_test` result: golden vectors checked, or the error's `Debug` text.
+    pub self_test: Result<u32, String>,
+    /// Each golden vector recomputed.
+    pub golden: Vec<GoldenRun>,
+    /// Class and logit bits of every stored latent.
+    pub classes: Vec<(u32, Vec<u32>)>,
+    /// `(correct, count)`.
+    pub accuracy: (u32, u32),
+    /// Decoded parameters of stored latents first, middle, last.
+    pub weights: Vec<(u32, Vec<u32>)>,
+    /// Latent 0 rendered (image pixels or the point grid).
+    pub render: Option<Render>,
+}
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// CRC-32 of `f32` bits given as `u32`s (little-endian bytes), as the firmware logs them.
+pub fn bits_crc(values: &[u32]) -> u32 {
+    let mut crc = Crc32::new();
+    for v in values {
+        crc.update(&v.to_le_bytes());
+    }
+    crc.finish()
+}
+
+/// The stored latents the firmware decodes: first, middle, last (deduplicated).
+pub fn decoded_latents(count: usize) -> Vec<usize> {
+    let mut picks = Vec::new();
+    if count == 0 {
+        return picks;
+    }
+    for j in [0, count / 2, count - 1] {
+        if !picks.contains(&j) {
+            picks.push(j);
+        }
+    }
+    picks
+}
+
+/// Query points of a point-cloud render: a `CLOUD_GRID³` grid of cell centres, x fastest.
+pub fn cloud_grid() -> Vec<f32> {
+    let n = CLOUD_GRID;
+    (0..n * n * n)
+        .flat_map(|p| [p % n, (p / n) % n, p / (n * n)].map(|a| image_coord(a, n)))
+        .collect()
+}
+
+/// Runs the host runtime over `blob` exactly as the firmware does.
+pub fn compute(blob: &[u8]) -> Result<Expected, Error> {
+    let model = Model::from_bytes(blob)?;
+    let sizes = model.sizes();
+    let mut buf = WorkspaceBuf::new(&model);
+    let self_test = {
+        let mut ws = buf.workspace();
+        model
+            .self_test(&mut ws)
+            .map(|n| n as u32)
+            .map_err(|e| format!("{e:?}"))
+    };
+    let mut z = vec![0.0f32; sizes.latent];
+    let mut w = vec![0.0f32; sizes.weights];
+    let mut scratch = vec![0.0f32; sizes.scratch];
+    let mut logits = vec![0.0f32; sizes.logits];
+
+    let mut golden = Vec::new();
+    for (i, g) in model.file().golden.iter().enumerate() {
+        dequantize_latent(g.codes, g.scale, &mut z)?;
+        model.decode_weights(&z, &mut w, &mut scratch)?;
+        let class = model.classify(&z, &mut logits, &mut scratch)?;
+        let coords: Vec<f32> = g.coords.iter().collect();
+        let points = coords.len() / sizes.in_dim.max(1);
+        let mut outputs = vec![0.0f32; points * sizes.out_dim];
+        model.eval_siren(&w, &coords, &mut outputs, &mut scratch)?;
+        golden.push(GoldenRun {
+            index: i as u32,
+            weights_crc: weights_crc(&w),
+            class: class as u32,
+            outputs: bits(&outputs),
+            logits: bits(&logits),
+        });
+    }
+
+    let count = model.latent_count();
+    let mut classes = Vec::with_capacity(count);
+    let mut correct = 0u32;
+    for j in 0..count {
+        let stored = model.stored_latent(j, &mut z)?;
+        let class = model.classify(&z, &mut logits, &mut scratch)?;
+        if class == usize::from(stored.label) {
+            correct += 1;
+        }
+        classes.push((class as u32, bits(&logits)));
+    }
+
+    let mut weights = Vec::new();
+    for j in decoded_latents(count) {
+        model.stored_latent(j, &mut z)?;
+        model.decode_weights(&z, &mut w, &mut scratch)?;
+        weights.push((j as u32, bits(&w)));
+    }
+
+    let render = if count == 0 {
+        None
+    } else {
+        model.stored_latent(0, &mut z)?;
+        model.decode_weights(&z, &mut w, &mut scratch)?;
+        let (kind, points, values) = match model.config().input {
+            InputKind::Image { width, height } => {
+                let points = width as usize * height as usize;
+                let mut pixels = vec![0.0f32; points * sizes.out_dim];
+                model.render_image(&w, &mut pixels, &mut scratch)?;
+                (0, points, pixels)
+            }
+            InputKind::PointCloud { .. } => {
+                let coords = cloud_grid();
+                let points = coords.len() / 3;
+                let mut out = vec![0.0f32; points * sizes.out_dim];
+                model.eval_siren(&w, &coords, &mut out, &mut scratch)?;
+                (1, points, out)
+            }
+        };
+        Some(Render {
+            latent: 0,
+            kind,
+            points: points as u32,
+            out_dim: sizes.out_dim as u32,
+            values: bits(&values),
+        })
+    };
+
+    Ok(Expected {
+        blob: (blob.len() as u32, crc32(blob)),
+        self_test,
+        golden,
+        classes,
+        accuracy: (correct, count as u32),
+        weights,
+        render,
+    })
+}
+
+/// Index and values of the first difference between two bit vectors, for messages.
+fn first_difference(a: &[u32], b: &[u32]) -> String {
+    if a.len() != b.len() {
+        return format!("lengths differ: {} vs {}", a.len(), b.len());
+    }
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => format!(
+            "first difference at {i}: {:e} ({:#010x}) vs {:e} ({:#010x}); {} values differ",
+            f32::from_bits(a[i]),
+            a[i],
+            f32::from_bits(b[i]),
+            b[i],
+            a.iter().zip(b).filter(|(x, y)| x != y).count()
+        ),
+        None => "identical".into(),
+    }
+}
+
+/// Every difference between the firmware's results and the host's, as messages (empty:
+/// bit-identical).
+pub fn compare(device: &Results, host: &Expected) -> Vec<String> {
+    let mut problems = Vec::new();
+    match device.info {
+        Some((len, crc, _)) if (len, crc) == host.blob => {}
+        other => problems.push(format!(
+            "blob (length, crc32): device {other:?}, host {:?}",
+            host.blob
+        )),
+    }
+    match (&host.self_test, device.self_test) {
+        (Ok(n), Some(m)) if *n == m => {}
+        (Err(text), None) => {
+            let device_text = device
+                .errors
+                .iter()
+                .find(|(s, _)| *s == Stage::SelfTest)
+                .map(|(_, t)| t.as_str());
+            if device_text != Some(text.as_str()) {
+                problems.push(format!(
+                    "self-test: host failed with {text}, device reported {device_text:?}"
+                ));
+            }
+        }
+        (h, d) => problems.push(format!("self-test: host {h:?}, device {d:?}")),
+    }
+    if device.golden.len() != host.golden.len() {
+        problems.push(format!(
+            "golden vectors: device recorded {}, host {}",
+            device.golden.len(),
+            host.golden.len()
+        ));
+    }
+    for (d, h) in device.golden.iter().zip(&host.golden) {
+        if d != h {
+            problems.push(format!(
+                "golden vector {}: weights crc {:#010x} vs {:#010x}, class {} vs {}, outputs {}, logits {}",
+                h.index,
+                d.weights_crc,
+                h.weights_crc,
+                d.class,
+                h.class,
+                first_difference(&d.outputs, &h.outputs),
+                first_difference(&d.logits, &h.logits)
+            ));
+        }
+    }
+    if device.classes.len() != host.classes.len() {
+        problems.push(format!(
+            "classified latents: device {}, host {}",
+            device.classes.len(),
+            host.classes.len()
+        ));
+    }
+    let mismatched: Vec<usize> = device
+        .classes
+        .iter()
+        .zip(&host.classes)
+        .enumerate()
+        .filter(|(_, (d, h))| d != h)
+        .map(|(j, _)| j)
+        .collect();
+    if let Some(&j) = mismatched.first() {
+        let (d, h) = (&device.classes[j], &host.classes[j]);
+        problems.push(format!(
+            "{} of {} latents classify differently; first: latent {j}, class {} vs {}, logits {}",
+            mismatched.len(),
+            host.classes.len(),
+            d.0,
+            h.0,
+            first_difference(&d.1, &h.1)
+        ));
+    }
+    if device.accuracy != Some(host.accuracy) {
+        problems.push(format!(
+            "accuracy: device {:?}, host {:?}",
+            device.accuracy, host.accuracy
+        ));
+    }
+    let device_picks: Vec<u32> = device.weights.iter().map(|(j, _)| *j).collect();
+    let host_picks: Vec<u32> = host.weights.iter().map(|(j, _)| *j).collect();
+    if device_picks != host_picks {
+        problems.push(format!(
+            "decoded latents: device {device_picks:?}, host {host_picks:?}"
+        ));
+    }
+    for ((j, d), (_, h)) in device.weights.iter().zip(&host.weights) {
+        if d != h {
+            problems.push(format!(
+                "decoded weights of latent {j}: {}",
+                first_difference(d, h)
+            ));
+        }
+    }
+    match (&device.render, &host.render) {
+        (Some(d), Some(h)) if d == h => {}
+        (Some(d), Some(h)) => problems.push(format!(
+            "render of latent {}: kind {} vs {}, points {} vs {}, values {}",
+            h.latent,
+            d.kind,
+            h.kind,
+            d.points,
+            h.points,
+            first_difference(&d.values, &h.values)
+        )),
+        (None, None) => {}
+        (d, h) => problems.push(format!(
+            "render: device {}, host {}",
+            if d.is_some() { "present" } else { "missing" },
+            if h.is_some() { "present" } else { "missing" }
+        )),
+    }
+    problems
+}
+
+/// The digest lines the firmware must log for `host` (defmt-decoded text).
+pub fn digest_lines(host: &Expected) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut classes = Crc32::new();
+    let mut logits = Crc32::new();
+    for (class, l) in &host.classes {
+        classes.update(&class.to_le_bytes());
+        for v in l {
+            logits.update(&v.to_le_bytes());
+        }
+    }
+    lines.push(format!(
+        "digest: classes crc32 {:#010x}, logits crc32 {:#010x}",
+        classes.finish(),
+        logits.finish()
+    ));
+    for (j, w) in &host.weights {
+        lines.push(format!(
+            "digest: latent {j} decodes to {} parameters, crc32 {:#010x}",
+            w.len(),
+            bits_crc(w)
+        ));
+    }
+    if let Some(r) = &host.render {
+        lines.push(format!(
+            "digest: latent 0 rendered at {} points, crc32 {:#010x}",
+            r.points,
+            bits_crc(&r.values)
+        ));
+    }
+    let (correct, count) = host.accuracy;
+    lines.push(format!(
+        "accuracy on the stored latents: {correct}/{count} = "
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::{model_bytes, Spec};
+
+    fn as_device(host: &Expected) -> Results {
+        Results {
+            info: Some((host.blob.0, host.blob.1, 0)),
+            self_test: host.self_test.clone().ok(),
+            golden: host.golden.clone(),
+            classes: host.classes.clone(),
+            accuracy: Some(host.accuracy),
+            weights: host.weights.clone(),
+            render: host.render.clone(),
+            ..Results::default()
+        }
+    }
+
+    #[test]
+    fn compare_finds_every_flipped_bit() {
+        let blob = model_bytes(&Spec::point_cloud());
+        let host = compute(&blob).unwrap();
+        assert_eq!(host.self_test, Ok(3));
+        assert_eq!(
+            host.weights.iter().map(|w| w.0).collect::<Vec<_>>(),
+            [0, 50, 99]
+        );
+        let mut device = as_device(&host);
+        assert!(compare(&device, &host).is_empty());
+        device.weights[1].1[7] ^= 1;
+        device.classes[3].1[2] ^= 1 << 31;
+        device.render.as_mut().unwrap().values[511] ^= 1 << 4;
+        device.golden[2].outputs[0] ^= 1;
+        let problems = compare(&device, &host);
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[1].contains("latent 3"), "{}", problems[1]);
+    }
+
+    #[test]
+    fn cloud_grid_is_cell_centres_x_fastest() {
+        let g = cloud_grid();
+        assert_eq!(g.len(), 3 * 512);
+        assert_eq!(&g[..6], &[-0.875, -0.875, -0.875, -0.625, -0.875, -0.875]);
+        assert_eq!(&g[g.len() - 3..], &[0.875, 0.875, 0.875]);
+    }
+
+    #[test]
+    fn decoded_latents_are_first_middle_last() {
+        assert_eq!(decoded_latents(0), Vec::<usize>::new());
+        assert_eq!(decoded_latents(1), [0]);
+        assert_eq!(decoded_latents(2), [0, 1]);
+        assert_eq!(decoded_latents(1000), [0, 500, 999]);
+    }
+}

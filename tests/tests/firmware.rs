@@ -1,0 +1,379 @@
+//! Host/firmware bitwise parity: the firmware in QEMU (mps2-an386 and netduinoplus2) must
+//! produce the same bits as `hyperinr-runtime` on the host for the same model file.
+//!
+//! Each firmware variant (blob × machine) is built once per test run (builds are
+//! serialised; they share `target/hyperinr-firmware/`) and run once; the tests share the
+//! runs. Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target: without them the
+//! tests fail and say how to install them.
+
+use hyperinr_runtime::Model;
+use hyperinr_tests::expected::{self, Expected};
+use hyperinr_tests::firmware::{self, Firmware, Machine, Run};
+use hyperinr_tests::results::Stage;
+use hyperinr_tests::synthetic::{self, Spec};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// The trainer's MCU export, tested too once it exists.
+const TRAINED_MODEL: &str = "models/fashion-mnist-mcu.hinr";
+const QEMU_TIMEOUT: Duration = Duration::from_secs(300);
+/// Firmware builds share one target dir: one at a time (cargo would block anyway; this
+/// keeps each build and the copy of its ELF together).
+static BUILD: Mutex<()> = Mutex::new(());
+
+fn fashion_blob() -> &'static [u8] {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOB.get_or_init(|| synthetic::model_bytes(&Spec::fashion_mnist()))
+}
+
+fn point_cloud_blob() -> &'static [u8] {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOB.get_or_init(|| synthetic::model_bytes(&Spec::point_cloud()))
+}
+
+/// The FashionMNIST-shaped blob with one payload byte flipped: the header CRC catches it.
+fn corrupted_blob() -> Vec<u8> {
+    let mut blob = fashion_blob().to_vec();
+    let at = hyperinr_shared::HEADER_LEN + (blob.len() - hyperinr_shared::HEADER_LEN) / 3;
+    blob[at] ^= 0x40;
+    blob
+}
+
+/// A flipped byte with the CRC fixed up, so that the reader gets past the header and
+/// rejects a field: the first config byte whose flip gives `FormatError::Invalid`.
+fn inconsistent_blob() -> Vec<u8> {
+    let good = fashion_blob();
+    let payload_start = hyperinr_shared::HEADER_LEN;
+    for at in payload_start..payload_start + 256 {
+        let mut payload = good[payload_start..].to_vec();
+        payload[at - payload_start] ^= 0x01;
+        let mut blob = hyperinr_shared::Header::encode(&payload).to_vec();
+        blob.extend_from_slice(&payload);
+        let invalid = matches!(
+            Model::from_bytes(&blob),
+            Err(hyperinr_runtime::Error::Format(
+                hyperinr_shared::FormatError::Invalid { .. }
+            ))
+        );
+        if invalid {
+            return blob;
+        }
+    }
+    panic!("no single-bit flip in the first 256 payload bytes gives FormatError::Invalid");
+}
+
+/// Builds (serialised) and runs (once per key) a firmware variant.
+fn variant(
+    name: &str,
+    machine: Machine,
+    build: impl FnOnce() -> Result<Firmware, String>,
+) -> Arc<Run> {
+    type Cell = Arc<OnceLock<Result<Arc<Run>, String>>>;
+    static CACHE: OnceLock<Mutex<HashMap<(String, Machine), Cell>>> = OnceLock::new();
+    if let Err(e) = firmware::require_qemu() {
+        panic!("{e}");
+    }
+    let cell: Cell = {
+        let mut map = CACHE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.entry((name.to_string(), machine)).or_default().clone()
+    };
+    let result = cell.get_or_init(|| {
+        let fw = {
+            let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+            build()?
+        };
+        let run = firmware::run(&fw, QEMU_TIMEOUT)?;
+        eprintln!(
+            "ran {name} on {machine}: exit {:?} in {:.2} s",
+            run.status,
+            run.elapsed.as_secs_f64()
+        );
+        Ok(Arc::new(run))
+    });
+    match result {
+        Ok(run) => run.clone(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn blob_variant(name: &str, blob: &[u8], machine: Machine, allow_invalid: bool) -> Arc<Run> {
+    variant(name, machine, || {
+        firmware::build(name, blob, machine, allow_invalid)
+    })
+}
+
+/// Asserts a clean run with bit-identical results and the expected log lines.
+fn assert_parity(run: &Run, blob: &[u8], machine: Machine) -> Expected {
+    let host = expected::compute(blob).unwrap_or_else(|e| panic!("host runtime: {e}"));
+    let device = run.results().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        run.status,
+        Some(0),
+        "firmware on {machine} exited with {:?}; log:\n{}",
+        run.status,
+        run.log_text()
+    );
+    assert!(
+        device.errors.is_empty(),
+        "device errors: {:?}",
+        device.errors
+    );
+    assert_eq!(device.done, Some(0));
+    assert_eq!(
+        device.info.map(|i| i.2),
+        Some(machine.memory_map()),
+        "the ELF was built for another memory map"
+    );
+    assert!(
+        device.weights.len() >= 3.min(host.classes.len()),
+        "fewer than 3 decoded latents"
+    );
+    let problems = expected::compare(device, &host);
+    assert!(
+        problems.is_empty(),
+        "firmware on {machine} differs from the host runtime:\n  {}",
+        problems.join("\n  ")
+    );
+    // The golden vectors as stored in the file (not only as recomputed on the host).
+    let model = Model::from_bytes(blob).unwrap_or_else(|e| panic!("{e}"));
+    for (g, d) in model.file().golden.iter().zip(&device.golden) {
+        assert_eq!(
+            d.weights_crc, g.weights_crc,
+            "golden {} weights crc",
+            d.index
+        );
+        assert_eq!(d.class, g.class, "golden {} class", d.index);
+        let outputs: Vec<u32> = g.outputs.iter().map(f32::to_bits).collect();
+        let logits: Vec<u32> = g.logits.iter().map(f32::to_bits).collect();
+        assert_eq!(d.outputs, outputs, "golden {} outputs", d.index);
+        assert_eq!(d.logits, logits, "golden {} logits", d.index);
+    }
+    // The human log (defmt, decoded on the host) carries the same digests.
+    let log = run.log_text();
+    for line in expected::digest_lines(&host) {
+        assert!(
+            log.contains(&line),
+            "log on {machine} lacks `{line}`; log:\n{log}"
+        );
+    }
+    assert!(log.contains("done: all checks passed"), "log:\n{log}");
+    host
+}
+
+#[test]
+fn fashion_mnist_parity_on_mps2_an386() {
+    let machine = Machine::Mps2An386;
+    let run = blob_variant("synthetic-fashion-mnist", fashion_blob(), machine, false);
+    assert_parity(&run, fashion_blob(), machine);
+}
+
+#[test]
+fn fashion_mnist_parity_on_netduinoplus2() {
+    let machine = Machine::Netduinoplus2;
+    let run = blob_variant("synthetic-fashion-mnist", fashion_blob(), machine, false);
+    assert_parity(&run, fashion_blob(), machine);
+}
+
+#[test]
+fn point_cloud_parity_on_mps2_an386() {
+    let machine = Machine::Mps2An386;
+    let run = blob_variant("synthetic-point-cloud", point_cloud_blob(), machine, false);
+    let host = assert_parity(&run, point_cloud_blob(), machine);
+    let render = host.render.expect("render");
+    assert_eq!(
+        (render.kind, render.points),
+        (1, expected::CLOUD_GRID.pow(3))
+    );
+}
+
+/// The same typed error on both sides, a clean non-zero exit, no fault.
+fn assert_rejected(run: &Run, blob: &[u8], machine: Machine) -> String {
+    let host_error = match Model::from_bytes(blob) {
+        Err(e) => e,
+        Ok(_) => panic!("the host runtime accepts the corrupted blob"),
+    };
+    let host_text = format!("{host_error:?}");
+    let log = run.log_text();
+    assert_eq!(
+        run.status,
+        Some(1),
+        "expected exit status 1 (model rejected) on {machine}; log:\n{log}\nstderr: {}",
+        run.stderr
+    );
+    let device = run.results().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        device.errors,
+        vec![(Stage::Parse, host_text.clone())],
+        "typed error on {machine} differs from the host's"
+    );
+    assert_eq!(device.done, Some(1));
+    assert!(device.classes.is_empty() && device.render.is_none());
+    assert!(
+        !log.contains("hard fault") && !log.contains("panic"),
+        "log:\n{log}"
+    );
+    // defmt renders the same variant name over the log.
+    let variant_name = host_text
+        .trim_start_matches("Format(")
+        .split([' ', '(', '{'])
+        .next()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("ERROR") && l.contains(&variant_name)),
+        "log on {machine} lacks an ERROR line with `{variant_name}`:\n{log}"
+    );
+    host_text
+}
+
+#[test]
+fn corrupted_blob_is_rejected_with_the_same_typed_error() {
+    let blob = corrupted_blob();
+    for machine in Machine::ALL {
+        let run = blob_variant("corrupted-payload", &blob, machine, true);
+        let text = assert_rejected(&run, &blob, machine);
+        assert!(text.starts_with("Format(CrcMismatch"), "{text}");
+    }
+}
+
+#[test]
+fn inconsistent_blob_is_rejected_with_the_same_typed_error() {
+    let blob = inconsistent_blob();
+    let machine = Machine::Mps2An386;
+    let run = blob_variant("inconsistent-field", &blob, machine, true);
+    let text = assert_rejected(&run, &blob, machine);
+    assert!(text.starts_with("Format(Invalid"), "{text}");
+}
+
+/// A valid file whose first golden vector records a wrong weights CRC: both sides report
+/// the same `GoldenMismatch`, the firmware exits 2 and still produces every other output.
+#[test]
+fn wrong_golden_vector_fails_the_self_test_on_both_sides() {
+    let good = fashion_blob();
+    let mut file = hyperinr_shared::ModelFile::parse(good).expect("parse");
+    file.golden[0].weights_crc ^= 1;
+    let blob = file.to_bytes().expect("encode");
+    let host = expected::compute(&blob).expect("host runtime");
+    let host_error = host.self_test.clone().expect_err("host self-test passes");
+    assert!(
+        host_error.starts_with("GoldenMismatch { vector: 0, check: Weights"),
+        "{host_error}"
+    );
+    let machine = Machine::Mps2An386;
+    let run = blob_variant("wrong-golden", &blob, machine, false);
+    assert_eq!(run.status, Some(2), "log:\n{}", run.log_text());
+    let device = run.results().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(device.errors, vec![(Stage::SelfTest, host_error)]);
+    let problems = expected::compare(device, &host);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(device.done, Some(2));
+}
+
+/// The trainer's export, or the file named by `HYPERINR_TEST_MODEL` (relative to the
+/// workspace root), through the same parity checks on both machines.
+#[test]
+fn trained_model_parity_when_present() {
+    let root = firmware::workspace_root();
+    let (relative, required) = match std::env::var("HYPERINR_TEST_MODEL") {
+        Ok(p) if !p.is_empty() => (p, true),
+        _ => (TRAINED_MODEL.to_string(), false),
+    };
+    let blob = match std::fs::read(root.join(&relative)) {
+        Ok(blob) => blob,
+        Err(e) if required => panic!("HYPERINR_TEST_MODEL={relative}: {e}"),
+        Err(_) => {
+            eprintln!("{relative} does not exist yet: only the synthetic models are tested");
+            return;
+        }
+    };
+    for machine in Machine::ALL {
+        let run = variant("trained", machine, || {
+            firmware::build_model_path("trained", Some(Path::new(&relative)), machine, false)
+        });
+        assert_parity(&run, &blob, machine);
+    }
+}
+
+#[test]
+fn build_fails_clearly_without_a_usable_model() {
+    let root = firmware::workspace_root();
+    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    if !root.join(TRAINED_MODEL).exists() {
+        // The default model is missing: the build script names it and the way out.
+        let out = firmware::cargo_build(None, Machine::Mps2An386, false).expect("cargo");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "build without the default model succeeded"
+        );
+        assert!(
+            stderr.contains(TRAINED_MODEL) && stderr.contains("HYPERINR_MODEL="),
+            "unclear message:\n{stderr}"
+        );
+    }
+    // A corrupted model without HYPERINR_ALLOW_INVALID_MODEL fails the build, with the error.
+    let dir = firmware::work_dir().join("models");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let bad = dir.join("rejected-at-build.hinr");
+    std::fs::write(&bad, corrupted_blob()).expect("write");
+    let relative = bad.strip_prefix(&root).expect("under the workspace");
+    let out = firmware::cargo_build(Some(relative), Machine::Mps2An386, false).expect("cargo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "build with a corrupted model succeeded"
+    );
+    assert!(
+        stderr.contains("is not a valid model") && stderr.contains("CRC"),
+        "unclear message:\n{stderr}"
+    );
+}
+
+/// Instruction counts (QEMU `-icount shift=0`, SysTick, calibrated), MACs, stack use;
+/// printed for firmware/README.md (`cargo test -p hyperinr-tests -- --nocapture measure`).
+#[test]
+fn measure_instructions_and_stack() {
+    for machine in Machine::ALL {
+        let run = blob_variant("synthetic-fashion-mnist", fashion_blob(), machine, false);
+        let r = run.results().unwrap_or_else(|e| panic!("{e}"));
+        let per_tick = r.instructions_per_tick().expect("calibration");
+        eprintln!("{machine}: {per_tick:.4} instructions per SysTick tick");
+        for (name, what) in [
+            ("DECO", "decode"),
+            ("CLAS", "classify"),
+            ("REND", "render 28x28"),
+        ] {
+            let t = r
+                .tick(name)
+                .unwrap_or_else(|| panic!("no {name} measurement"));
+            let insns = r.instructions(name).expect("instructions");
+            let per_mac = insns as f64 / t.work as f64;
+            eprintln!(
+                "{machine}: {what}: {insns} instructions, {} MACs, {per_mac:.2} instructions/MAC",
+                t.work
+            );
+            assert!(
+                t.work > 0 && insns > t.work,
+                "{name}: {insns} instructions for {} MACs",
+                t.work
+            );
+            assert!(per_mac < 1000.0, "{name}: {per_mac} instructions per MAC");
+        }
+        let sine = r.tick("SINE").expect("SINE measurement");
+        let sine_insns = r.instructions("SINE").expect("instructions");
+        eprintln!(
+            "{machine}: sine: {:.0} instructions per call (libm sinf, {} calls, loop included)",
+            sine_insns as f64 / sine.work as f64,
+            sine.work
+        );
+        let (used, size) = r.stack.expect("stack record");
+        eprintln!("{machine}: stack high-water mark {used} of {size} bytes");
+        assert!(used > 0 && used < size / 2, "stack use {used} of {size}");
+    }
+}
