@@ -8,7 +8,7 @@
 //! [`Model::sizes`] gives; the `const fn`s in [`layout`] give the same sizes at compile time.
 //!
 //! Numeric contract: f32 arithmetic, int8 dequantised as `q as f32 * scale`, dot products
-//! accumulated from 0 in ascending input index, no fused multiply–add, libm's `sinf`. The
+//! accumulated from 0 in ascending input index, no fused multiply–add, one `f32` sine ([`sine`]). The
 //! same blob and inputs give the same bits on x86_64 and Cortex-M4F.
 //!
 //! ```

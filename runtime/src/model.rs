@@ -209,7 +209,9 @@ impl<'a> Model<'a> {
         out: &mut [f32],
         scratch: &mut [f32],
     ) -> Result<(), Error> {
-        let Sizes { in_dim, out_dim, .. } = self.sizes;
+        let Sizes {
+            in_dim, out_dim, ..
+        } = self.sizes;
         exact(Buffer::Weights, self.sizes.weights, weights.len())?;
         at_least(Buffer::Scratch, self.sizes.scratch, scratch.len())?;
         if in_dim == 0 || !coords.len().is_multiple_of(in_dim) {
@@ -221,7 +223,10 @@ impl<'a> Model<'a> {
         }
         let points = coords.len() / in_dim;
         exact(Buffer::Outputs, points * out_dim, out.len())?;
-        for (x, y) in coords.chunks_exact(in_dim).zip(out.chunks_exact_mut(out_dim.max(1))) {
+        for (x, y) in coords
+            .chunks_exact(in_dim)
+            .zip(out.chunks_exact_mut(out_dim.max(1)))
+        {
             self.siren_point(weights, x, y, scratch)?;
         }
         Ok(())

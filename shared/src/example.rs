@@ -107,7 +107,10 @@ impl ExampleModel {
     pub fn file(&self) -> ModelFile<'_> {
         let b = &self.bytes;
         let mut hypernet = heapless::Vec::new();
-        hypernet.extend([layer(3, 2, &b[0], &b[1], &b[2]), layer(9, 3, &b[3], &b[4], &b[5])]);
+        hypernet.extend([
+            layer(3, 2, &b[0], &b[1], &b[2]),
+            layer(9, 3, &b[3], &b[4], &b[5]),
+        ]);
         let mut classifier_layers = heapless::Vec::new();
         classifier_layers.extend([layer(2, 2, &b[8], &b[9], &b[10])]);
         let mut hyper_hidden = heapless::Vec::new();

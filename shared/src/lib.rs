@@ -26,9 +26,9 @@
 extern crate std;
 
 pub mod crc32;
+mod error;
 #[cfg(feature = "std")]
 pub mod example;
-mod error;
 mod header;
 pub mod layout;
 mod model;
@@ -41,9 +41,11 @@ pub mod write;
 
 pub use error::{FormatError, Problem, Section};
 pub use header::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_PAYLOAD_LEN};
+/// The `heapless` version the model structs use (for writers building them).
+pub use heapless;
 pub use model::{
     Classifier, GoldenVector, InputKind, LatentStore, ModelConfig, ModelFile, Provenance,
-    QuantLinear, Split, MAX_CLASSES, MAX_IMAGE_SIDE, MAX_GOLDEN, MAX_HIDDEN_LAYERS, MAX_LAYERS, MAX_OUT_DIM,
-    MAX_WIDTH,
+    QuantLinear, Split, MAX_CLASSES, MAX_GOLDEN, MAX_HIDDEN_LAYERS, MAX_IMAGE_SIDE, MAX_LAYERS,
+    MAX_OUT_DIM, MAX_WIDTH,
 };
 pub use slices::{F32Slice, I8Slice, U32Slice};

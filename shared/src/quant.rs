@@ -54,7 +54,10 @@ pub const fn dequantize(q: i8, scale: f32) -> f32 {
 /// assert_eq!(s, vec![2.0 / 127.0, 4.0 / 127.0]);
 /// ```
 #[cfg(feature = "std")]
-pub fn quantize_matrix(values: &[f32], cols: usize) -> Option<(std::vec::Vec<i8>, std::vec::Vec<f32>)> {
+pub fn quantize_matrix(
+    values: &[f32],
+    cols: usize,
+) -> Option<(std::vec::Vec<i8>, std::vec::Vec<f32>)> {
     if cols == 0 || !values.len().is_multiple_of(cols) {
         return None;
     }

@@ -2,7 +2,9 @@
 //! every class id is in range and every scale and bias is finite.
 
 use crate::error::{FormatError, Problem};
-use crate::model::{InputKind, ModelFile, QuantLinear, MAX_CLASSES, MAX_IMAGE_SIDE, MAX_OUT_DIM, MAX_WIDTH};
+use crate::model::{
+    InputKind, ModelFile, QuantLinear, MAX_CLASSES, MAX_IMAGE_SIDE, MAX_OUT_DIM, MAX_WIDTH,
+};
 use crate::slices::F32Slice;
 
 fn invalid(field: &'static str, index: usize, problem: Problem) -> FormatError {
@@ -17,7 +19,11 @@ fn dim(field: &'static str, index: usize, expected: u64, found: u64) -> Result<(
     if expected == found {
         Ok(())
     } else {
-        Err(invalid(field, index, Problem::Dimension { expected, found }))
+        Err(invalid(
+            field,
+            index,
+            Problem::Dimension { expected, found },
+        ))
     }
 }
 
@@ -100,7 +106,12 @@ fn mlp(
         }
         width(f_rows, i, layer.rows, MAX_WIDTH)?;
         let rows = layer.rows as u64;
-        len(f_weights, i, rows * layer.cols as u64, layer.weights.as_bytes().len())?;
+        len(
+            f_weights,
+            i,
+            rows * layer.cols as u64,
+            layer.weights.as_bytes().len(),
+        )?;
         len(f_scales, i, rows * 4, layer.scales.as_bytes().len())?;
         len(f_bias, i, rows * 4, layer.bias.as_bytes().len())?;
         finite(f_scales, i, layer.scales)?;
@@ -117,14 +128,22 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
         return Err(invalid("config.dataset", 0, Problem::Empty));
     }
     match c.input {
-        InputKind::Image { width: w, height: h } => {
+        InputKind::Image {
+            width: w,
+            height: h,
+        } => {
             // ≤ 4096 × 4096 pixels × 16 outputs stays below 2³² on 32-bit targets.
             width("config.input.width", 0, w, MAX_IMAGE_SIDE)?;
             width("config.input.height", 0, h, MAX_IMAGE_SIDE)?;
         }
         InputKind::PointCloud { udf_clamp } => positive("config.input.udf_clamp", udf_clamp)?,
     }
-    dim("config.in_dim", 0, c.input.coord_dim() as u64, c.in_dim as u64)?;
+    dim(
+        "config.in_dim",
+        0,
+        c.input.coord_dim() as u64,
+        c.in_dim as u64,
+    )?;
     width("config.out_dim", 0, c.out_dim, MAX_OUT_DIM)?;
     width("config.latent_dim", 0, c.latent_dim, MAX_WIDTH)?;
     for (i, &w) in c.hyper_hidden.iter().enumerate() {
@@ -168,8 +187,18 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
     )?;
 
     let cl = &m.classifier;
-    len("classifier.mean", 0, c.latent_dim as u64 * 4, cl.mean.as_bytes().len())?;
-    len("classifier.inv_std", 0, c.latent_dim as u64 * 4, cl.inv_std.as_bytes().len())?;
+    len(
+        "classifier.mean",
+        0,
+        c.latent_dim as u64 * 4,
+        cl.mean.as_bytes().len(),
+    )?;
+    len(
+        "classifier.inv_std",
+        0,
+        c.latent_dim as u64 * 4,
+        cl.inv_std.as_bytes().len(),
+    )?;
     finite("classifier.mean", 0, cl.mean)?;
     finite("classifier.inv_std", 0, cl.inv_std)?;
     mlp(
@@ -189,10 +218,20 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
 
     let s = &m.latents;
     let count = s.count as u64;
-    len("latents.codes", 0, count * c.latent_dim as u64, s.codes.as_bytes().len())?;
+    len(
+        "latents.codes",
+        0,
+        count * c.latent_dim as u64,
+        s.codes.as_bytes().len(),
+    )?;
     len("latents.scales", 0, count * 4, s.scales.as_bytes().len())?;
     len("latents.labels", 0, count, s.labels.len())?;
-    len("latents.dataset_indices", 0, count * 4, s.dataset_indices.as_bytes().len())?;
+    len(
+        "latents.dataset_indices",
+        0,
+        count * 4,
+        s.dataset_indices.as_bytes().len(),
+    )?;
     finite("latents.scales", 0, s.scales)?;
     if let Some(i) = s.labels.iter().position(|&l| l as u32 >= c.class_count) {
         let found = s.labels.get(i).copied().unwrap_or(0) as u64;
@@ -207,7 +246,12 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
     }
 
     for (i, g) in m.golden.iter().enumerate() {
-        len("golden.codes", i, c.latent_dim as u64, g.codes.as_bytes().len())?;
+        len(
+            "golden.codes",
+            i,
+            c.latent_dim as u64,
+            g.codes.as_bytes().len(),
+        )?;
         if !g.scale.is_finite() {
             return Err(invalid("golden.scale", i, Problem::NonFinite));
         }
@@ -225,8 +269,18 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
         }
         let points = coord_bytes / per_point;
         width("golden.points", i, points as u32, MAX_WIDTH)?;
-        len("golden.outputs", i, points * c.out_dim as u64 * 4, g.outputs.as_bytes().len())?;
-        len("golden.logits", i, c.class_count as u64 * 4, g.logits.as_bytes().len())?;
+        len(
+            "golden.outputs",
+            i,
+            points * c.out_dim as u64 * 4,
+            g.outputs.as_bytes().len(),
+        )?;
+        len(
+            "golden.logits",
+            i,
+            c.class_count as u64 * 4,
+            g.logits.as_bytes().len(),
+        )?;
         if g.class >= c.class_count {
             return Err(invalid(
                 "golden.class",

@@ -20,7 +20,9 @@ impl core::fmt::Display for WriteError {
         match self {
             WriteError::Invalid(e) => write!(f, "model is inconsistent: {e}"),
             WriteError::Encode(e) => write!(f, "postcard encoding failed: {e}"),
-            WriteError::TooLarge(n) => write!(f, "payload of {n} bytes exceeds the format's maximum"),
+            WriteError::TooLarge(n) => {
+                write!(f, "payload of {n} bytes exceeds the format's maximum")
+            }
         }
     }
 }

@@ -31,7 +31,10 @@ fn arrays_are_borrowed_not_copied() {
     let parsed = ModelFile::parse(&bytes).unwrap();
     let range = bytes.as_ptr_range();
     let codes = parsed.latents.codes.as_bytes().as_ptr();
-    assert!(range.contains(&codes), "latent codes must point into the blob");
+    assert!(
+        range.contains(&codes),
+        "latent codes must point into the blob"
+    );
     let scales = parsed.hypernet[1].scales.as_bytes().as_ptr();
     assert!(range.contains(&scales));
 }
@@ -261,7 +264,10 @@ fn errors_display_what_and_where() {
     let mut bytes = example_bytes();
     bytes[4] = 9;
     let text = ModelFile::parse(&bytes).unwrap_err().to_string();
-    assert!(text.contains("offset 4") && text.contains("version 9"), "{text}");
+    assert!(
+        text.contains("offset 4") && text.contains("version 9"),
+        "{text}"
+    );
 }
 
 proptest! {

@@ -368,7 +368,7 @@ fn measure_instructions_and_stack() {
         let sine = r.tick("SINE").expect("SINE measurement");
         let sine_insns = r.instructions("SINE").expect("instructions");
         eprintln!(
-            "{machine}: sine: {:.0} instructions per call (libm sinf, {} calls, loop included)",
+            "{machine}: sine: {:.0} instructions per call (runtime f32 sine, {} calls, loop included)",
             sine_insns as f64 / sine.work as f64,
             sine.work
         );

@@ -26,11 +26,16 @@ pub fn check_cuda() -> anyhow::Result<()> {
     let mut missing = Vec::new();
     for (what, names) in [
         ("CUDA driver (libcuda)", &["libcuda.so.1", "libcuda.so"][..]),
-        ("NVRTC (libnvrtc)", &["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"][..]),
+        (
+            "NVRTC (libnvrtc)",
+            &["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"][..],
+        ),
     ] {
         // SAFETY: loading a shared library runs its initialisers; these are NVIDIA's
         // libraries that burn-cuda would load anyway.
-        let found = names.iter().any(|n| unsafe { libloading::Library::new(n) }.is_ok());
+        let found = names
+            .iter()
+            .any(|n| unsafe { libloading::Library::new(n) }.is_ok());
         if !found {
             missing.push(format!("{what}: none of {names:?} loads"));
         }

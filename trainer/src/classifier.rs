@@ -78,7 +78,10 @@ pub fn standardisation(values: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
             *s += (*v as f64 - m).powi(2);
         }
     }
-    let inv_std = var.iter().map(|s| (1.0 / (s / n).sqrt().max(1e-6)) as f32).collect();
+    let inv_std = var
+        .iter()
+        .map(|s| (1.0 / (s / n).sqrt().max(1e-6)) as f32)
+        .collect();
     (mean.iter().map(|&m| m as f32).collect(), inv_std)
 }
 
@@ -86,7 +89,12 @@ fn standardise(values: &[f32], mean: &[f32], inv_std: &[f32]) -> Vec<f32> {
     let dim = mean.len();
     values
         .chunks_exact(dim)
-        .flat_map(|row| row.iter().zip(mean).zip(inv_std).map(|((v, m), s)| (v - m) * s))
+        .flat_map(|row| {
+            row.iter()
+                .zip(mean)
+                .zip(inv_std)
+                .map(|((v, m), s)| (v - m) * s)
+        })
         .collect()
 }
 
@@ -124,9 +132,33 @@ impl TrainedClassifier {
     }
 }
 
+fn snapshot<B: Backend>(
+    model: &LatentClassifier<B>,
+    mean: &[f32],
+    inv_std: &[f32],
+) -> TrainedClassifier {
+    TrainedClassifier {
+        mean: mean.to_vec(),
+        inv_std: inv_std.to_vec(),
+        layers: model
+            .layers
+            .iter()
+            .map(|l| {
+                let (w, b) = l.to_rows();
+                let (i, o) = l.dims();
+                (w, b, i, o)
+            })
+            .collect(),
+    }
+}
+
 /// Fraction of `predicted` equal to `labels`.
 pub fn accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
-    let hits = predicted.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count();
+    let hits = predicted
+        .iter()
+        .zip(labels)
+        .filter(|(p, l)| **p == **l as usize)
+        .count();
     hits as f64 / labels.len().max(1) as f64
 }
 
@@ -152,7 +184,9 @@ pub fn train_classifier<B: AutodiffBackend>(
         .map(|w| {
             let (i, o) = (w[0], w[1]);
             let bound = (6.0 / i as f32).sqrt();
-            let weight: Vec<f32> = (0..i * o).map(|_| rng.random_range(-bound..bound)).collect();
+            let weight: Vec<f32> = (0..i * o)
+                .map(|_| rng.random_range(-bound..bound))
+                .collect();
             Dense::<B>::from_values(&weight, &vec![0.0; o], i, o, device)
         })
         .collect();
@@ -162,25 +196,15 @@ pub fn train_classifier<B: AutodiffBackend>(
     };
     let mut optim = AdamConfig::new().init::<B, LatentClassifier<B>>();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
-    let normal = rand_distr::Normal::new(0.0f32, config.input_noise.max(1e-12)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let normal = rand_distr::Normal::new(0.0f32, config.input_noise.max(1e-12))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut order: Vec<usize> = (0..n).collect();
-    let snapshot = |model: &LatentClassifier<B>| TrainedClassifier {
-        mean: mean.clone(),
-        inv_std: inv_std.clone(),
-        layers: model
-            .layers
-            .iter()
-            .map(|l| {
-                let (w, b) = l.to_rows();
-                let (i, o) = l.dims();
-                (w, b, i, o)
-            })
-            .collect(),
-    };
     for epoch in 0..config.epochs {
         order.shuffle(&mut rng);
         // Cosine decay of the learning rate.
-        let lr = config.lr * 0.5 * (1.0 + (std::f64::consts::PI * epoch as f64 / config.epochs as f64).cos());
+        let lr = config.lr
+            * 0.5
+            * (1.0 + (std::f64::consts::PI * epoch as f64 / config.epochs as f64).cos());
         for rows in order.chunks(config.batch_size) {
             let xb: Vec<f32> = rows
                 .iter()
@@ -202,10 +226,10 @@ pub fn train_classifier<B: AutodiffBackend>(
         }
         if let Some((vx, vy)) = val {
             if (epoch + 1) % 10 == 0 || epoch + 1 == config.epochs {
-                let acc = accuracy(&snapshot(&model.valid().into_autodiff_free()).predict(vx), vy);
+                let acc = accuracy(&snapshot(&model.valid(), &mean, &inv_std).predict(vx), vy);
                 eprintln!("classifier epoch {} val accuracy {:.4}", epoch + 1, acc);
             }
         }
     }
-    Ok(snapshot(&model))
+    Ok(snapshot(&model, &mean, &inv_std))
 }

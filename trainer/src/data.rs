@@ -20,7 +20,9 @@ pub const FASHION_CLASSES: [&str; 10] = [
 ];
 
 /// Which part of a dataset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 pub enum SplitName {
     /// The training file minus its validation tail.
     Train,
@@ -126,13 +128,23 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 pub fn parse_idx(bytes: &[u8], path: &Path, expected_dims: usize) -> Result<(Vec<usize>, Vec<u8>)> {
     let p = path.display();
     if bytes.len() < 4 {
-        bail!("{p}: offset 0: file is {} bytes, too short for an IDX magic", bytes.len());
+        bail!(
+            "{p}: offset 0: file is {} bytes, too short for an IDX magic",
+            bytes.len()
+        );
     }
     if bytes[0] != 0 || bytes[1] != 0 {
-        bail!("{p}: offset 0: magic must start with two zero bytes, found {:02x} {:02x}", bytes[0], bytes[1]);
+        bail!(
+            "{p}: offset 0: magic must start with two zero bytes, found {:02x} {:02x}",
+            bytes[0],
+            bytes[1]
+        );
     }
     if bytes[2] != 0x08 {
-        bail!("{p}: offset 2: element type {:#04x}, expected 0x08 (unsigned byte)", bytes[2]);
+        bail!(
+            "{p}: offset 2: element type {:#04x}, expected 0x08 (unsigned byte)",
+            bytes[2]
+        );
     }
     let ndims = bytes[3] as usize;
     if ndims != expected_dims {
@@ -140,7 +152,10 @@ pub fn parse_idx(bytes: &[u8], path: &Path, expected_dims: usize) -> Result<(Vec
     }
     let header = 4 + 4 * ndims;
     if bytes.len() < header {
-        bail!("{p}: offset {}: file ends inside the dimension sizes", bytes.len());
+        bail!(
+            "{p}: offset {}: file ends inside the dimension sizes",
+            bytes.len()
+        );
     }
     let dims: Vec<usize> = (0..ndims)
         .map(|d| u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().unwrap()) as usize)
@@ -185,8 +200,16 @@ pub fn load_idx_pair(dir: &Path, prefix: &str) -> Result<ImageSet> {
             img_path.display()
         );
     }
-    if let Some(i) = labels.iter().position(|&l| l as usize >= FASHION_CLASSES.len()) {
-        bail!("{}: offset {}: label {} out of range 0..10", lab_path.display(), 8 + i, labels[i]);
+    if let Some(i) = labels
+        .iter()
+        .position(|&l| l as usize >= FASHION_CLASSES.len())
+    {
+        bail!(
+            "{}: offset {}: label {} out of range 0..10",
+            lab_path.display(),
+            8 + i,
+            labels[i]
+        );
     }
     Ok(ImageSet {
         width: dims[2],
@@ -252,7 +275,10 @@ pub fn make_subset(from: &Path, to: &Path, train: usize, test: usize) -> Result<
         let px = set.pixel_count();
         write_gz(
             &to.join(format!("{prefix}-images-idx3-ubyte.gz")),
-            &idx_bytes(&[set.len(), set.height, set.width], &set.pixels[..set.len() * px]),
+            &idx_bytes(
+                &[set.len(), set.height, set.width],
+                &set.pixels[..set.len() * px],
+            ),
         )?;
         write_gz(
             &to.join(format!("{prefix}-labels-idx1-ubyte.gz")),

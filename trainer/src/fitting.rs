@@ -44,21 +44,31 @@ pub fn fit_latents<B: AutodiffBackend>(
     let n = images.pixel_count();
     let mut table = LatentTable::new(images.len(), model.latent_dim, 0.0, 0);
     let rows_all: Vec<usize> = (0..images.len()).collect();
-    let bar = crate::progress::bar((images.len().div_ceil(fit.batch_size) * fit.steps) as u64, quiet);
+    let bar = crate::progress::bar(
+        (images.len().div_ceil(fit.batch_size) * fit.steps) as u64,
+        quiet,
+    );
     for rows in rows_all.chunks(fit.batch_size) {
         let target: Vec<f32> = rows
             .iter()
             .flat_map(|&r| images.image(r).iter().map(|&p| p as f32 / 255.0))
             .collect();
-        let target: Tensor<B, 3> = Tensor::from_data(TensorData::new(target, [rows.len(), 1, n]), device);
+        let target: Tensor<B, 3> =
+            Tensor::from_data(TensorData::new(target, [rows.len(), 1, n]), device);
         for _ in 0..fit.steps {
             let z: Tensor<B, 2> = Tensor::from_data(
                 TensorData::new(table.gather(rows), [rows.len(), model.latent_dim]),
                 device,
             )
             .require_grad();
-            let (mse, loss) =
-                reconstruction_loss(model, &frozen, z.clone(), coords.clone(), target.clone(), fit.latent_l2);
+            let (mse, loss) = reconstruction_loss(
+                model,
+                &frozen,
+                z.clone(),
+                coords.clone(),
+                target.clone(),
+                fit.latent_l2,
+            );
             let mut grads = loss.backward();
             let g = z
                 .grad_remove(&mut grads)

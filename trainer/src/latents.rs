@@ -66,7 +66,9 @@ impl LatentTable {
 
     /// The rows `rows`, concatenated.
     pub fn gather(&self, rows: &[usize]) -> Vec<f32> {
-        rows.iter().flat_map(|&r| self.row(r).iter().copied()).collect()
+        rows.iter()
+            .flat_map(|&r| self.row(r).iter().copied())
+            .collect()
     }
 
     /// One Adam step on `rows` with their gradients (`rows.len() × dim`, same order).
@@ -110,10 +112,16 @@ impl LatentTable {
         }
         let dim = u64::from_le_bytes(bytes[0..8].try_into()?) as usize;
         let count = u64::from_le_bytes(bytes[8..16].try_into()?) as usize;
-        let n = count.checked_mul(dim).unwrap_or(usize::MAX);
-        let need = n.saturating_mul(12).saturating_add(count.saturating_mul(4)).saturating_add(16);
+        let n = count.saturating_mul(dim);
+        let need = n
+            .saturating_mul(12)
+            .saturating_add(count.saturating_mul(4))
+            .saturating_add(16);
         if bytes.len() != need || dim == 0 {
-            bail!("latent table: {count} × {dim} needs {need} bytes, found {}", bytes.len());
+            bail!(
+                "latent table: {count} × {dim} needs {need} bytes, found {}",
+                bytes.len()
+            );
         }
         let f = |k: usize| crate::io::bytes_to_f32s(&bytes[16 + k * n * 4..16 + (k + 1) * n * 4]);
         let steps = bytes[16 + 12 * n..]

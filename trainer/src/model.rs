@@ -82,9 +82,13 @@ impl HyperInrConfig {
             let (i, o) = (w[0], w[1]);
             // Kaiming-uniform for ReLU layers.
             let bound = (6.0 / i as f32).sqrt();
-            let weight: Vec<f32> = (0..i * o).map(|_| rng.random_range(-bound..bound)).collect();
+            let weight: Vec<f32> = (0..i * o)
+                .map(|_| rng.random_range(-bound..bound))
+                .collect();
             let b_bound = 1.0 / (i as f32).sqrt();
-            let bias: Vec<f32> = (0..o).map(|_| rng.random_range(-b_bound..b_bound)).collect();
+            let bias: Vec<f32> = (0..o)
+                .map(|_| rng.random_range(-b_bound..b_bound))
+                .collect();
             layers.push(Dense::from_values(&weight, &bias, i, o, device));
         }
         let last_in = *dims.last().unwrap_or(&self.latent_dim);
@@ -94,7 +98,8 @@ impl HyperInrConfig {
         let fan = 1.0 / (last_in as f32).sqrt();
         for r in 0..last_in {
             for (c, b) in bounds.iter().enumerate() {
-                weight[r * p + c] = rng.random_range(-1.0f32..1.0) * fan * self.last_layer_scale * b;
+                weight[r * p + c] =
+                    rng.random_range(-1.0f32..1.0) * fan * self.last_layer_scale * b;
             }
         }
         layers.push(Dense::from_values(&weight, &bias, last_in, p, device));
@@ -113,7 +118,13 @@ pub struct Dense<B: Backend> {
 
 impl<B: Backend> Dense<B> {
     /// A layer from row-major `[inputs, outputs]` weights and biases.
-    pub fn from_values(weight: &[f32], bias: &[f32], inputs: usize, outputs: usize, device: &B::Device) -> Self {
+    pub fn from_values(
+        weight: &[f32],
+        bias: &[f32],
+        inputs: usize,
+        outputs: usize,
+        device: &B::Device,
+    ) -> Self {
         let w = Tensor::from_data(TensorData::new(weight.to_vec(), [inputs, outputs]), device);
         let b = Tensor::from_data(TensorData::new(bias.to_vec(), [outputs]), device);
         Dense {
@@ -135,13 +146,30 @@ impl<B: Backend> Dense<B> {
 
     /// Weights as row-major `[outputs, inputs]` (the model file's layout) and biases.
     pub fn to_rows(&self) -> (Vec<f32>, Vec<f32>) {
-        let w = self.weight.val().transpose().into_data().to_vec::<f32>().unwrap_or_default();
-        let b = self.bias.val().into_data().to_vec::<f32>().unwrap_or_default();
+        let w = self
+            .weight
+            .val()
+            .transpose()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap_or_default();
+        let b = self
+            .bias
+            .val()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap_or_default();
         (w, b)
     }
 
     /// A layer from row-major `[outputs, inputs]` weights (the model file's layout).
-    pub fn from_rows(rows: &[f32], bias: &[f32], inputs: usize, outputs: usize, device: &B::Device) -> Self {
+    pub fn from_rows(
+        rows: &[f32],
+        bias: &[f32],
+        inputs: usize,
+        outputs: usize,
+        device: &B::Device,
+    ) -> Self {
         let mut w = vec![0.0f32; inputs * outputs];
         for o in 0..outputs {
             for i in 0..inputs {

@@ -6,7 +6,7 @@ use crate::latents::LatentTable;
 use crate::model::{image_coords, siren_forward, HyperInrConfig, HyperNet};
 use anyhow::{bail, Context, Result};
 use burn::config::Config;
-use burn::module::{AutodiffModule, Module};
+use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
@@ -45,18 +45,6 @@ pub struct TrainingConfig {
     pub seed: u64,
 }
 
-/// What a run directory holds after (or during) training.
-pub struct TrainedModel<B: AutodiffBackend> {
-    /// The run's configuration.
-    pub config: TrainingConfig,
-    /// The hypernetwork.
-    pub hypernet: HyperNet<B>,
-    /// The training latents (in the order of the training images).
-    pub latents: LatentTable,
-    /// Epochs completed.
-    pub epoch: usize,
-}
-
 /// Paths inside a run directory.
 pub struct RunDir(pub PathBuf);
 
@@ -87,7 +75,10 @@ fn batch_tensors<B: AutodiffBackend>(
     device: &B::Device,
 ) -> (Tensor<B, 2>, Tensor<B, 3>) {
     let n = images.pixel_count();
-    let z = Tensor::from_data(TensorData::new(latents.gather(rows), [rows.len(), latents.dim]), device);
+    let z = Tensor::from_data(
+        TensorData::new(latents.gather(rows), [rows.len(), latents.dim]),
+        device,
+    );
     let target: Vec<f32> = rows
         .iter()
         .flat_map(|&r| images.image(r).iter().map(|&p| p as f32 / 255.0))
@@ -151,7 +142,11 @@ fn read_section<'a>(bytes: &mut &'a [u8], what: &str, path: &Path) -> Result<&'a
     }
     let n = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
     if bytes.len() - 8 < n {
-        bail!("{}: {what} section declares {n} bytes, {} remain", path.display(), bytes.len() - 8);
+        bail!(
+            "{}: {what} section declares {n} bytes, {} remain",
+            path.display(),
+            bytes.len() - 8
+        );
     }
     let s = &bytes[8..8 + n];
     *bytes = &bytes[8 + n..];
@@ -196,8 +191,14 @@ impl<B: AutodiffBackend> Training<B> {
     }
 
     /// Restores a run from a checkpoint file.
-    pub fn load(path: &Path, images_len: usize, image_wh: (usize, usize), device: &B::Device) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading checkpoint {}", path.display()))?;
+    pub fn load(
+        path: &Path,
+        images_len: usize,
+        image_wh: (usize, usize),
+        device: &B::Device,
+    ) -> Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading checkpoint {}", path.display()))?;
         if !bytes.starts_with(CHECKPOINT_MAGIC) {
             bail!("{}: offset 0: not a hyperinr checkpoint", path.display());
         }
@@ -205,20 +206,22 @@ impl<B: AutodiffBackend> Training<B> {
         let cfg = read_section(&mut rest, "config", path)?;
         let config: TrainingConfig = serde_json::from_slice(cfg)
             .with_context(|| format!("{}: config section", path.display()))?;
-        let epoch = u64::from_le_bytes(read_section(&mut rest, "epoch", path)?.try_into()?) as usize;
+        let epoch =
+            u64::from_le_bytes(read_section(&mut rest, "epoch", path)?.try_into()?) as usize;
         let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
         let net = read_section(&mut rest, "hypernet", path)?.to_vec();
         let opt = read_section(&mut rest, "optimizer", path)?.to_vec();
         let lat = read_section(&mut rest, "latents", path)?;
-        let hypernet = config
-            .model
-            .init::<B>(config.seed, device)
-            .load_record(rec.load(net, device).with_context(|| format!("{}: hypernet record", path.display()))?);
-        let optim = AdamConfig::new()
-            .init::<B, HyperNet<B>>()
-            .load_record(rec.load(opt, device).with_context(|| format!("{}: optimizer record", path.display()))?);
+        let hypernet = config.model.init::<B>(config.seed, device).load_record(
+            rec.load(net, device)
+                .with_context(|| format!("{}: hypernet record", path.display()))?,
+        );
+        let optim = AdamConfig::new().init::<B, HyperNet<B>>().load_record(
+            rec.load(opt, device)
+                .with_context(|| format!("{}: optimizer record", path.display()))?,
+        );
         let latents = LatentTable::from_bytes(lat).with_context(|| path.display().to_string())?;
-        if latents.len() != images_len {
+        if latents.is_empty() || latents.len() != images_len {
             bail!(
                 "{}: checkpoint has {} latents but the training split has {images_len} images",
                 path.display(),
@@ -257,10 +260,15 @@ impl<B: AutodiffBackend> Training<B> {
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let mse: f64 = burn::tensor::ElementConversion::elem(mse.into_scalar());
         if !mse.is_finite() {
-            bail!("loss became {mse} at epoch {} — stopping; the last checkpoint is kept", self.epoch + 1);
+            bail!(
+                "loss became {mse} at epoch {} — stopping; the last checkpoint is kept",
+                self.epoch + 1
+            );
         }
         let grads = GradientsParams::from_grads(grads, &self.hypernet);
-        self.hypernet = self.optim.step(self.config.lr_hyper, self.hypernet.clone(), grads);
+        self.hypernet = self
+            .optim
+            .step(self.config.lr_hyper, self.hypernet.clone(), grads);
         self.latents.adam_step(rows, &z_grad, self.config.lr_latent);
         Ok(mse)
     }
@@ -268,7 +276,9 @@ impl<B: AutodiffBackend> Training<B> {
     /// The order of samples in `epoch` (deterministic for the seed and epoch).
     pub fn epoch_order(&self, n: usize, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..n).collect();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(self.config.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            self.config.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(epoch as u64 + 1)),
+        );
         order.shuffle(&mut rng);
         order
     }
@@ -295,35 +305,33 @@ impl<B: AutodiffBackend> Training<B> {
                 sum += mse * rows.len() as f64;
                 count += rows.len();
                 let mean = sum / count as f64;
-                bar.set_message(format!("epoch {} mse {:.5} psnr {:.2} dB", self.epoch + 1, mean, psnr(mean)));
+                bar.set_message(format!(
+                    "epoch {} mse {:.5} psnr {:.2} dB",
+                    self.epoch + 1,
+                    mean,
+                    psnr(mean)
+                ));
                 bar.inc(1);
             }
             self.epoch += 1;
             let mse = sum / count.max(1) as f64;
             let secs = started.elapsed().as_secs_f64();
-            metrics.push_str(&format!("{},{mse:.6},{:.3},{secs:.2}\n", self.epoch, psnr(mse)));
+            metrics.push_str(&format!(
+                "{},{mse:.6},{:.3},{secs:.2}\n",
+                self.epoch,
+                psnr(mse)
+            ));
             crate::io::write_atomic(&run.checkpoint(), &self.checkpoint_bytes()?)?;
             crate::io::write_atomic(&run.metrics(), metrics.as_bytes())?;
             if quiet {
-                eprintln!("epoch {} mse {mse:.6} psnr {:.2} dB ({secs:.1} s)", self.epoch, psnr(mse));
+                eprintln!(
+                    "epoch {} mse {mse:.6} psnr {:.2} dB ({secs:.1} s)",
+                    self.epoch,
+                    psnr(mse)
+                );
             }
         }
         bar.finish();
         Ok(())
     }
-
-    /// The trained state (hypernetwork on the inner backend is obtained with `.valid()`).
-    pub fn into_trained(self) -> TrainedModel<B> {
-        TrainedModel {
-            config: self.config,
-            hypernet: self.hypernet,
-            latents: self.latents,
-            epoch: self.epoch,
-        }
-    }
-}
-
-/// The hypernetwork without autodiff tracking, for inference.
-pub fn frozen<B: AutodiffBackend>(h: &HyperNet<B>) -> HyperNet<B::InnerBackend> {
-    h.valid()
 }

@@ -1,0 +1,760 @@
+//! The CLI's subcommands: argument structs and the pipeline stages they run.
+
+use crate::artifacts::{load_classifier, save_classifier, LatentFile};
+use crate::backend::{dispatch, BackendKind};
+use crate::classifier::{accuracy, train_classifier, ClassifierConfig};
+use crate::data::{load_fashion_mnist, ImageSet, SplitName, FASHION_CLASSES};
+use crate::eval::{evaluate, run_sample, EvalReport};
+use crate::export::{dequantized_latents, hypernet_from_file, model_config_from_file};
+use crate::fitting::{fit_latents, FitConfig};
+use crate::training::{RunDir, Training, TrainingConfig};
+use anyhow::{anyhow, bail, Context, Result};
+use burn::tensor::backend::AutodiffBackend;
+use hyperinr_runtime::Model;
+use std::path::{Path, PathBuf};
+
+const DEFAULT_DATA: &str = "/usr/share/datasets/fashion-mnist";
+
+fn load_split(data: &Path, split: SplitName, limit: usize) -> Result<ImageSet> {
+    let set = load_fashion_mnist(data, split)?;
+    let set = if limit > 0 { set.take(limit) } else { set };
+    if set.is_empty() {
+        bail!("{}: split {split:?} has no images", data.display());
+    }
+    Ok(set)
+}
+
+#[derive(clap::Args, Clone)]
+pub struct TrainArgs {
+    /// Folder with the four official FashionMNIST IDX files (plain or .gz).
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// Run directory (config, checkpoint, metrics).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Continue from the run directory's checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    pub backend: BackendKind,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr_hyper: f64,
+    #[arg(long, default_value_t = 1e-2)]
+    pub lr_latent: f32,
+    #[arg(long, default_value_t = 64)]
+    pub latent_dim: usize,
+    #[arg(long, default_value_t = 1e-4)]
+    pub latent_l2: f32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Use only the first N training images (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    /// No progress bar; one line per epoch on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    dispatch!(a.backend, train_on, a)
+}
+
+fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
+    let images = load_split(&a.data, SplitName::Train, a.limit)?;
+    let run = RunDir(a.run.clone());
+    std::fs::create_dir_all(&run.0).with_context(|| format!("creating {}", run.0.display()))?;
+    let mut training = if a.resume && run.checkpoint().exists() {
+        let t = Training::<B>::load(
+            &run.checkpoint(),
+            images.len(),
+            (images.width, images.height),
+            device,
+        )?;
+        eprintln!("resuming {} after epoch {}", run.0.display(), t.epoch);
+        t
+    } else {
+        let mut model = crate::model::HyperInrConfig::new();
+        model.latent_dim = a.latent_dim;
+        let config = TrainingConfig::new(model)
+            .with_epochs(a.epochs)
+            .with_batch_size(a.batch)
+            .with_lr_hyper(a.lr_hyper)
+            .with_lr_latent(a.lr_latent)
+            .with_latent_l2(a.latent_l2)
+            .with_seed(a.seed);
+        crate::io::write_atomic(&run.config(), config.to_string().as_bytes())?;
+        crate::io::write_atomic(&run.0.join("data.sha256"), images.sha256().as_bytes())?;
+        Training::<B>::new(config, &images, device)
+    };
+    if !run.0.join("data.sha256").exists() {
+        crate::io::write_atomic(&run.0.join("data.sha256"), images.sha256().as_bytes())?;
+    }
+    training.config.epochs = a.epochs.max(training.epoch);
+    training.run(&images, &run, a.quiet)?;
+    // The jointly trained latents, in the same file format as fitted ones.
+    LatentFile {
+        split: SplitName::Train,
+        dim: training.latents.dim,
+        values: training.latents.values.clone(),
+        labels: images.labels.clone(),
+        indices: images.indices.clone(),
+    }
+    .save(&run.latents("train-joint"))?;
+    Ok(())
+}
+
+#[derive(clap::Args, Clone)]
+pub struct FitArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    #[arg(long, value_enum)]
+    pub split: SplitName,
+    /// Fit only the first N images of the split (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 1e-2)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    pub backend: BackendKind,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn fit(a: FitArgs) -> Result<()> {
+    dispatch!(a.backend, fit_on, a)
+}
+
+fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
+    let run = RunDir(a.run.clone());
+    let images = load_split(&a.data, a.split, a.limit)?;
+    let train_len = std::fs::read(run.checkpoint())
+        .ok()
+        .map(|_| ())
+        .map(|_| load_split(&a.data, SplitName::Train, 0).map(|s| s.len()))
+        .transpose()?
+        .unwrap_or(0);
+    let cfg_text = std::fs::read_to_string(run.config())
+        .with_context(|| format!("reading {}", run.config().display()))?;
+    let config: TrainingConfig = serde_json::from_str(&cfg_text)?;
+    let limit = config_train_limit(&run, train_len);
+    let training = Training::<B>::load(
+        &run.checkpoint(),
+        limit,
+        (images.width, images.height),
+        device,
+    )?;
+    let fit_cfg = FitConfig::new()
+        .with_steps(a.steps)
+        .with_lr(a.lr)
+        .with_batch_size(a.batch)
+        .with_latent_l2(config.latent_l2);
+    let table = fit_latents(
+        &config.model,
+        &training.hypernet,
+        &images,
+        &fit_cfg,
+        device,
+        a.quiet,
+    )?;
+    let name = format!("{:?}", a.split).to_lowercase();
+    LatentFile {
+        split: a.split,
+        dim: table.dim,
+        values: table.values,
+        labels: images.labels.clone(),
+        indices: images.indices.clone(),
+    }
+    .save(&run.latents(&name))?;
+    crate::io::write_atomic(
+        &run.0.join(format!("fit-{name}.json")),
+        fit_cfg.to_string().as_bytes(),
+    )?;
+    eprintln!(
+        "fitted {} latents of split {name} into {}",
+        images.len(),
+        run.latents(&name).display()
+    );
+    Ok(())
+}
+
+/// Number of training latents in the run's checkpoint (the run may have used `--limit`).
+fn config_train_limit(run: &RunDir, fallback: usize) -> usize {
+    LatentFile::load(&run.latents("train-joint"))
+        .map(|f| f.len())
+        .unwrap_or(fallback)
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ClassifierArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Which training latents: `train` (re-fitted, φ frozen) or `train-joint`.
+    #[arg(long, default_value = "train")]
+    pub train_latents: String,
+    #[arg(long, default_value_t = 60)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 0.3)]
+    pub dropout: f64,
+    #[arg(long, default_value_t = 0.1)]
+    pub input_noise: f32,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    pub backend: BackendKind,
+}
+
+pub fn classifier(a: ClassifierArgs) -> Result<()> {
+    dispatch!(a.backend, classifier_on, a)
+}
+
+fn classifier_on<B: AutodiffBackend>(device: &B::Device, a: ClassifierArgs) -> Result<()> {
+    let run = RunDir(a.run.clone());
+    let train = LatentFile::load(&run.latents(&a.train_latents))?;
+    let val = LatentFile::load(&run.latents("val")).ok();
+    let cfg = ClassifierConfig::new()
+        .with_epochs(a.epochs)
+        .with_dropout(a.dropout)
+        .with_input_noise(a.input_noise);
+    // The classifier sees int8-dequantised latents, as it will on the device.
+    let train_q = dequantized_latents(&train.values, train.dim)?;
+    let val_q = match &val {
+        Some(v) => Some(dequantized_latents(&v.values, v.dim)?),
+        None => None,
+    };
+    let val_ref = val
+        .as_ref()
+        .zip(val_q.as_ref())
+        .map(|(v, q)| (q.as_slice(), v.labels.as_slice()));
+    let clf = train_classifier::<B>(
+        &cfg,
+        &train_q,
+        &train.labels,
+        train.dim,
+        FASHION_CLASSES.len(),
+        val_ref,
+        device,
+    )?;
+    if let Some((vx, vy)) = val_ref {
+        let acc = accuracy(&clf.predict(vx), vy);
+        println!(
+            "{}",
+            serde_json::json!({"val_accuracy": acc, "train_latents": a.train_latents, "val_samples": vy.len()})
+        );
+    }
+    save_classifier(&clf, &run.0.join("classifier.json"))?;
+    crate::io::write_atomic(
+        &run.0.join("classifier-config.json"),
+        cfg.to_string().as_bytes(),
+    )?;
+    Ok(())
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Latents to store: `test`, `val`, `train`, optionally `:N` for the first N.
+    #[arg(long, default_value = "test")]
+    pub latents: String,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn export(a: ExportArgs) -> Result<()> {
+    let run = RunDir(a.run.clone());
+    let (name, limit) = match a.latents.split_once(':') {
+        Some((n, l)) => (
+            n.to_string(),
+            l.parse::<usize>()
+                .with_context(|| format!("--latents {}: bad count", a.latents))?,
+        ),
+        None => (a.latents.clone(), usize::MAX),
+    };
+    let latents = LatentFile::load(&run.latents(&name))?.take(limit);
+    let cfg_text = std::fs::read_to_string(run.config())?;
+    let config: TrainingConfig = serde_json::from_str(&cfg_text)?;
+    let clf = load_classifier(&run.0.join("classifier.json"))?;
+    type Cpu = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
+    let device = Default::default();
+    let train_len = config_train_limit(&run, 0);
+    let training = Training::<Cpu>::load(&run.checkpoint(), train_len, (28, 28), &device)?;
+    let data_hash =
+        std::fs::read_to_string(run.0.join("data.sha256")).unwrap_or_else(|_| "unknown".into());
+    let mut coords = Vec::new();
+    for k in 0..16u32 {
+        coords.push(hyperinr_runtime::image_coord((k * 7) % 28, 28));
+        coords.push(hyperinr_runtime::image_coord((k * 11 + 3) % 28, 28));
+    }
+    let bytes = crate::export::export(&crate::export::ExportInput {
+        dataset: "fashion-mnist",
+        input: hyperinr_shared::InputKind::Image {
+            width: 28,
+            height: 28,
+        },
+        class_names: &FASHION_CLASSES,
+        model: &config.model,
+        hypernet: crate::export::hypernet_rows(&training.hypernet),
+        classifier: &clf,
+        latents: &latents,
+        seed: config.seed,
+        data_hash: data_hash.trim(),
+        training_config: &cfg_text,
+        golden_coords: coords,
+    })?;
+    crate::io::write_atomic(&a.out, &bytes)?;
+    // Float model (float latents, float classifier) vs the int8 file, on the stored latents.
+    let float_acc = accuracy(&clf.predict(&latents.values), &latents.labels);
+    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{e}"))?;
+    let s = model.sizes();
+    let (mut z, mut logits, mut scratch) = (
+        vec![0.0; s.latent],
+        vec![0.0; s.logits],
+        vec![0.0; s.scratch],
+    );
+    let mut hits = 0usize;
+    for i in 0..model.latent_count() {
+        let info = model.stored_latent(i, &mut z).map_err(|e| anyhow!("{e}"))?;
+        let c = model
+            .classify(&z, &mut logits, &mut scratch)
+            .map_err(|e| anyhow!("{e}"))?;
+        hits += (c == info.label as usize) as usize;
+    }
+    let int8_acc = hits as f64 / model.latent_count().max(1) as f64;
+    println!(
+        "{}",
+        serde_json::json!({
+            "out": a.out, "bytes": bytes.len(), "latents": latents.len(), "split": name,
+            "float_accuracy": float_acc, "int8_accuracy": int8_acc
+        })
+    );
+    Ok(())
+}
+
+#[derive(clap::Args, Clone)]
+pub struct EvalArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, default_value = "fashion-mnist")]
+    pub dataset: String,
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    #[arg(long, value_enum, default_value_t = SplitName::Test)]
+    pub split: SplitName,
+    /// Evaluate only the first N samples (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    /// Fit fresh latents (φ frozen) instead of using the stored ones.
+    #[arg(long)]
+    pub fit: bool,
+    #[arg(long, default_value_t = 50)]
+    pub fit_steps: usize,
+    #[arg(long, default_value_t = 1e-2)]
+    pub fit_lr: f32,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    pub backend: BackendKind,
+}
+
+fn open_model<'a>(bytes: &'a [u8], path: &Path, dataset: &str) -> Result<Model<'a>> {
+    let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    if model.config().dataset != dataset {
+        bail!(
+            "{}: the model was trained on `{}`, not `{dataset}`",
+            path.display(),
+            model.config().dataset
+        );
+    }
+    Ok(model)
+}
+
+pub fn eval(a: EvalArgs) -> Result<()> {
+    let report = eval_report(&a)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "accuracy {:.4} over {} samples, PSNR {:.2} dB ({} latents)",
+            report.accuracy,
+            report.samples,
+            report.psnr_db,
+            if report.fitted { "fitted" } else { "stored" }
+        );
+    }
+    Ok(())
+}
+
+pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
+    if a.dataset != "fashion-mnist" {
+        bail!(
+            "--dataset {}: this build evaluates `fashion-mnist` only",
+            a.dataset
+        );
+    }
+    let bytes = crate::export::read_model_file(&a.model)?;
+    let model = open_model(&bytes, &a.model, &a.dataset)?;
+    let split_images = load_fashion_mnist(&a.data, a.split)?;
+    if a.fit {
+        let images = if a.limit > 0 {
+            split_images.take(a.limit)
+        } else {
+            split_images
+        };
+        let latents = dispatch!(
+            a.backend,
+            fit_for_model,
+            &model,
+            &images,
+            a.fit_steps,
+            a.fit_lr,
+            true
+        )?;
+        return evaluate(&model, &latents, &images, true);
+    }
+    let stored = model.file().latents.split;
+    if stored != a.split.to_format() {
+        bail!("{}: the model stores latents of split {stored:?}, not {:?} (use --fit to fit that split)", a.model.display(), a.split);
+    }
+    let n = if a.limit > 0 {
+        a.limit.min(model.latent_count())
+    } else {
+        model.latent_count()
+    };
+    let dim = model.sizes().latent;
+    let mut latents = vec![0.0f32; n * dim];
+    let mut picked = Vec::with_capacity(n);
+    for (i, z) in latents.chunks_exact_mut(dim).enumerate() {
+        let info = model.stored_latent(i, z).map_err(|e| anyhow!("{e}"))?;
+        let idx = info.dataset_index as usize;
+        if idx >= split_images.len() {
+            bail!(
+                "{}: stored latent {i} refers to image {idx}, {} has {}",
+                a.model.display(),
+                a.data.display(),
+                split_images.len()
+            );
+        }
+        picked.push(idx);
+    }
+    let n_px = split_images.pixel_count();
+    let images = ImageSet {
+        width: split_images.width,
+        height: split_images.height,
+        pixels: picked
+            .iter()
+            .flat_map(|&i| split_images.pixels[i * n_px..(i + 1) * n_px].to_vec())
+            .collect(),
+        // Labels from the dataset folder, not from the model file.
+        labels: picked.iter().map(|&i| split_images.labels[i]).collect(),
+        indices: picked.iter().map(|&i| i as u32).collect(),
+    };
+    evaluate(&model, &latents, &images, false)
+}
+
+/// Fits latents for `images` with the model file's dequantised hypernetwork and returns
+/// them after an int8 round trip (what the device would store).
+fn fit_for_model<B: AutodiffBackend>(
+    device: &B::Device,
+    model: &Model<'_>,
+    images: &ImageSet,
+    steps: usize,
+    lr: f32,
+    quiet: bool,
+) -> Result<Vec<f32>> {
+    let cfg = model_config_from_file(model.file());
+    let hypernet = hypernet_from_file::<B>(model.file(), device)?;
+    let fit_cfg = FitConfig::new().with_steps(steps).with_lr(lr);
+    let table = fit_latents(&cfg, &hypernet, images, &fit_cfg, device, quiet)?;
+    dequantized_latents(&table.values, table.dim)
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ClassifyArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A PNG of any size; converted to 28×28 grayscale.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Invert intensities (for dark objects on a light background).
+    #[arg(long)]
+    pub invert: bool,
+    #[arg(long, default_value_t = 100)]
+    pub fit_steps: usize,
+}
+
+pub fn classify(a: ClassifyArgs) -> Result<()> {
+    let bytes = crate::export::read_model_file(&a.model)?;
+    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let (w, h) = match model.config().input {
+        hyperinr_shared::InputKind::Image { width, height } => (width as usize, height as usize),
+        _ => bail!("{}: not an image model", a.model.display()),
+    };
+    let gray = crate::render::read_png_gray(&a.input, w, h)?;
+    let pixels: Vec<u8> = gray
+        .iter()
+        .map(|&v| {
+            ((if a.invert { 1.0 - v } else { v }) * 255.0)
+                .round()
+                .clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    let images = ImageSet {
+        width: w,
+        height: h,
+        pixels,
+        labels: vec![0],
+        indices: vec![0],
+    };
+    let device = Default::default();
+    let z = fit_for_model::<crate::backend::CpuBackend>(
+        &device,
+        &model,
+        &images,
+        a.fit_steps,
+        1e-2,
+        true,
+    )?;
+    let s = model.sizes();
+    let (mut logits, mut scratch) = (vec![0.0; s.logits], vec![0.0; s.scratch]);
+    let class = model
+        .classify(&z, &mut logits, &mut scratch)
+        .map_err(|e| anyhow!("{e}"))?;
+    let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+    let conf = 1.0 / sum;
+    let name = model.config().class_name(class).unwrap_or("?");
+    let r = run_sample(&model, &z, &images.pixels)?;
+    println!(
+        "{name} (class {class}), confidence {conf:.3}, reconstruction PSNR {:.2} dB",
+        crate::training::psnr(r.sq_err / (w * h) as f64)
+    );
+    Ok(())
+}
+
+#[derive(clap::Args, Clone)]
+pub struct InspectArgs {
+    pub model: PathBuf,
+}
+
+pub fn inspect(a: InspectArgs) -> Result<()> {
+    let bytes = crate::export::read_model_file(&a.model)?;
+    let header = hyperinr_shared::Header::parse(&bytes);
+    println!("file: {} ({} bytes)", a.model.display(), bytes.len());
+    match header {
+        Ok((h, _)) => println!(
+            "header: version {}, payload {} bytes, CRC-32 {:#010x} OK",
+            h.version, h.payload_len, h.payload_crc
+        ),
+        Err(e) => bail!("{}: {e}", a.model.display()),
+    }
+    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let f = model.file();
+    let c = &f.config;
+    println!("dataset: {} ({:?})", c.dataset, c.input);
+    println!(
+        "latent {} → hypernet {:?} → {} SIREN params; SIREN {}-{:?}-{}, ω0 {}",
+        c.latent_dim,
+        c.hyper_hidden,
+        model.sizes().weights,
+        c.in_dim,
+        c.siren_hidden,
+        c.out_dim,
+        c.omega0
+    );
+    println!(
+        "classes ({}): {}",
+        c.class_count,
+        c.class_names.replace('\n', ", ")
+    );
+    println!(
+        "classifier: {} layers {:?}",
+        f.classifier.layers.len(),
+        f.classifier
+            .layers
+            .iter()
+            .map(|l| (l.cols, l.rows))
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "latents: {} of split {:?}",
+        f.latents.count, f.latents.split
+    );
+    println!("golden vectors: {}", f.golden.len());
+    println!(
+        "provenance: commit {}, seed {}, data sha256 {}",
+        f.provenance.source_commit, f.provenance.seed, f.provenance.data_hash
+    );
+    println!(
+        "training config: {}",
+        f.provenance.training_config.replace('\n', " ")
+    );
+    let s = model.sizes();
+    println!(
+        "buffers (f32): latent {}, weights {}, scratch {}, logits {}; MACs: decode {}, classify {}, SIREN per point {}",
+        s.latent, s.weights, s.scratch, s.logits, model.decode_macs(), model.classify_macs(), model.siren_macs_per_point()
+    );
+    let mut ws = hyperinr_runtime::WorkspaceBuf::new(&model);
+    match model.self_test(&mut ws.workspace()) {
+        Ok(n) => println!("self-test: {n} golden vectors reproduce bit for bit"),
+        Err(e) => bail!("self-test failed: {e}"),
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Clone)]
+pub struct RenderArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of stored latents to show.
+    #[arg(long, default_value_t = 24)]
+    pub count: usize,
+}
+
+pub fn render(a: RenderArgs) -> Result<()> {
+    let bytes = crate::export::read_model_file(&a.model)?;
+    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let split = match model.file().latents.split {
+        hyperinr_shared::Split::Train => SplitName::Train,
+        hyperinr_shared::Split::Validation => SplitName::Val,
+        hyperinr_shared::Split::Test => SplitName::Test,
+    };
+    let images = load_fashion_mnist(&a.data, split)?;
+    let mut z = vec![0.0; model.sizes().latent];
+    let mut pairs = Vec::new();
+    for i in 0..a.count.min(model.latent_count()) {
+        let info = model.stored_latent(i, &mut z).map_err(|e| anyhow!("{e}"))?;
+        let img = images.image(info.dataset_index as usize);
+        let r = run_sample(&model, &z, img)?;
+        pairs.push((img.iter().map(|&p| p as f32 / 255.0).collect(), r.pixels));
+    }
+    let (w, h, px) = crate::render::pair_grid(&pairs, images.width, images.height, 6, 3);
+    crate::render::write_gray_png(&a.out, w, h, &px)?;
+    eprintln!(
+        "wrote {} ({} originals | reconstructions)",
+        a.out.display(),
+        pairs.len()
+    );
+    Ok(())
+}
+
+#[derive(clap::Args, Clone)]
+pub struct SubsetArgs {
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub from: PathBuf,
+    #[arg(long)]
+    pub to: PathBuf,
+    #[arg(long, default_value_t = 2000)]
+    pub train: usize,
+    #[arg(long, default_value_t = 500)]
+    pub test: usize,
+}
+
+pub fn make_subset(a: SubsetArgs) -> Result<()> {
+    crate::data::make_subset(&a.from, &a.to, a.train, a.test)
+}
+
+#[derive(clap::Args, Clone)]
+pub struct DemoArgs {
+    /// Data folder (default: the subset shipped in the repo).
+    #[arg(long, default_value = "data/fashion-mnist-subset")]
+    pub data: PathBuf,
+    #[arg(long, default_value = "runs/demo")]
+    pub run: PathBuf,
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 30)]
+    pub fit_steps: usize,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    pub backend: BackendKind,
+}
+
+pub fn demo(a: DemoArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let run = a.run.clone();
+    let say = |what: &str| eprintln!("[demo {:>6.1}s] {what}", started.elapsed().as_secs_f64());
+    say("training on the in-repo subset");
+    train(TrainArgs {
+        data: a.data.clone(),
+        run: run.clone(),
+        resume: false,
+        backend: a.backend,
+        epochs: a.epochs,
+        batch: 64,
+        lr_hyper: 1e-3,
+        lr_latent: 1e-2,
+        latent_dim: 64,
+        latent_l2: 1e-4,
+        seed: 42,
+        limit: 0,
+        quiet: true,
+    })?;
+    for split in [SplitName::Train, SplitName::Val, SplitName::Test] {
+        say(&format!("fitting {split:?} latents (φ frozen)"));
+        fit(FitArgs {
+            run: run.clone(),
+            data: a.data.clone(),
+            split,
+            limit: 0,
+            steps: a.fit_steps,
+            lr: 1e-2,
+            batch: 256,
+            backend: a.backend,
+            quiet: true,
+        })?;
+    }
+    say("training the classifier on re-fitted training latents");
+    classifier(ClassifierArgs {
+        run: run.clone(),
+        train_latents: "train".into(),
+        epochs: 60,
+        dropout: 0.3,
+        input_noise: 0.1,
+        backend: a.backend,
+    })?;
+    say("exporting int8 model with the test latents");
+    let model = run.join("model.hinr");
+    export(ExportArgs {
+        run: run.clone(),
+        latents: "test".into(),
+        out: model.clone(),
+    })?;
+    say("evaluating stored latents with the runtime");
+    let mut e = EvalArgs {
+        model: model.clone(),
+        dataset: "fashion-mnist".into(),
+        data: a.data.clone(),
+        split: SplitName::Test,
+        limit: 0,
+        fit: false,
+        fit_steps: a.fit_steps,
+        fit_lr: 1e-2,
+        json: true,
+        backend: a.backend,
+    };
+    eval(e.clone())?;
+    say("evaluating freshly fitted latents");
+    e.fit = true;
+    eval(e)?;
+    say("rendering");
+    render(RenderArgs {
+        model: model.clone(),
+        data: a.data.clone(),
+        out: run.join("reconstructions.png"),
+        count: 24,
+    })?;
+    inspect(InspectArgs { model })?;
+    say("done");
+    Ok(())
+}
