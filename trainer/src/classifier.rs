@@ -13,6 +13,9 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+/// Parameter ids of classifier layers start here (hypernetwork layers use 0, 1, …).
+const CLASSIFIER_IDS: u64 = 1000;
+
 /// Hyper-parameters of the classifier.
 #[derive(Config, Debug)]
 pub struct ClassifierConfig {
@@ -120,7 +123,10 @@ impl TrainedClassifier {
         let layers = self
             .layers
             .iter()
-            .map(|(w, b, i, o)| Dense::<Cpu>::from_rows(w, b, *i, *o, &device))
+            .enumerate()
+            .map(|(k, (w, b, i, o))| {
+                Dense::<Cpu>::from_rows(CLASSIFIER_IDS + k as u64, w, b, *i, *o, &device)
+            })
             .collect();
         let clf = LatentClassifier::<Cpu> {
             layers,
@@ -181,13 +187,21 @@ pub fn train_classifier<B: AutodiffBackend>(
     dims.push(classes);
     let layers = dims
         .windows(2)
-        .map(|w| {
+        .enumerate()
+        .map(|(k, w)| {
             let (i, o) = (w[0], w[1]);
             let bound = (6.0 / i as f32).sqrt();
             let weight: Vec<f32> = (0..i * o)
                 .map(|_| rng.random_range(-bound..bound))
                 .collect();
-            Dense::<B>::from_values(&weight, &vec![0.0; o], i, o, device)
+            Dense::<B>::from_values(
+                CLASSIFIER_IDS + k as u64,
+                &weight,
+                &vec![0.0; o],
+                i,
+                o,
+                device,
+            )
         })
         .collect();
     let mut model = LatentClassifier::<B> {

@@ -70,7 +70,7 @@ fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> 
     let mut training = if a.resume && run.checkpoint().exists() {
         let t = Training::<B>::load(
             &run.checkpoint(),
-            images.len(),
+            Some(images.len()),
             (images.width, images.height),
             device,
         )?;
@@ -118,9 +118,9 @@ pub struct FitArgs {
     /// Fit only the first N images of the split (0 = all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 30)]
     pub steps: usize,
-    #[arg(long, default_value_t = 1e-2)]
+    #[arg(long, default_value_t = 2e-2)]
     pub lr: f32,
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
@@ -137,19 +137,12 @@ pub fn fit(a: FitArgs) -> Result<()> {
 fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
     let run = RunDir(a.run.clone());
     let images = load_split(&a.data, a.split, a.limit)?;
-    let train_len = std::fs::read(run.checkpoint())
-        .ok()
-        .map(|_| ())
-        .map(|_| load_split(&a.data, SplitName::Train, 0).map(|s| s.len()))
-        .transpose()?
-        .unwrap_or(0);
     let cfg_text = std::fs::read_to_string(run.config())
         .with_context(|| format!("reading {}", run.config().display()))?;
     let config: TrainingConfig = serde_json::from_str(&cfg_text)?;
-    let limit = config_train_limit(&run, train_len);
     let training = Training::<B>::load(
         &run.checkpoint(),
-        limit,
+        None,
         (images.width, images.height),
         device,
     )?;
@@ -185,13 +178,6 @@ fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
         run.latents(&name).display()
     );
     Ok(())
-}
-
-/// Number of training latents in the run's checkpoint (the run may have used `--limit`).
-fn config_train_limit(run: &RunDir, fallback: usize) -> usize {
-    LatentFile::load(&run.latents("train-joint"))
-        .map(|f| f.len())
-        .unwrap_or(fallback)
 }
 
 #[derive(clap::Args, Clone)]
@@ -284,8 +270,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
     let clf = load_classifier(&run.0.join("classifier.json"))?;
     type Cpu = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
     let device = Default::default();
-    let train_len = config_train_limit(&run, 0);
-    let training = Training::<Cpu>::load(&run.checkpoint(), train_len, (28, 28), &device)?;
+    let training = Training::<Cpu>::load(&run.checkpoint(), None, (28, 28), &device)?;
     let data_hash =
         std::fs::read_to_string(run.0.join("data.sha256")).unwrap_or_else(|_| "unknown".into());
     let mut coords = Vec::new();
@@ -354,9 +339,9 @@ pub struct EvalArgs {
     /// Fit fresh latents (φ frozen) instead of using the stored ones.
     #[arg(long)]
     pub fit: bool,
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 30)]
     pub fit_steps: usize,
-    #[arg(long, default_value_t = 1e-2)]
+    #[arg(long, default_value_t = 2e-2)]
     pub fit_lr: f32,
     #[arg(long)]
     pub json: bool,
@@ -486,7 +471,7 @@ pub struct ClassifyArgs {
     /// Invert intensities (for dark objects on a light background).
     #[arg(long)]
     pub invert: bool,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 30)]
     pub fit_steps: usize,
 }
 
@@ -519,7 +504,7 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
         &model,
         &images,
         a.fit_steps,
-        1e-2,
+        2e-2,
         true,
     )?;
     let s = model.sizes();
@@ -708,7 +693,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
             split,
             limit: 0,
             steps: a.fit_steps,
-            lr: 1e-2,
+            lr: 2e-2,
             batch: 256,
             backend: a.backend,
             quiet: true,
@@ -739,7 +724,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         limit: 0,
         fit: false,
         fit_steps: a.fit_steps,
-        fit_lr: 1e-2,
+        fit_lr: 2e-2,
         json: true,
         backend: a.backend,
     };

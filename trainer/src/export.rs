@@ -268,7 +268,8 @@ pub fn hypernet_from_file<B: Backend>(
     let layers = file
         .hypernet
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(k, l)| {
             let cols = l.cols as usize;
             let rows = l.rows as usize;
             let mut w = Vec::with_capacity(rows * cols);
@@ -280,7 +281,7 @@ pub fn hypernet_from_file<B: Backend>(
                 );
             }
             let b: Vec<f32> = l.bias.iter().collect();
-            Dense::from_rows(&w, &b, cols, rows, device)
+            Dense::from_rows(k as u64, &w, &b, cols, rows, device)
         })
         .collect();
     Ok(HyperNet { layers })

@@ -17,10 +17,10 @@ use burn::tensor::{Tensor, TensorData};
 #[derive(Config, Debug)]
 pub struct FitConfig {
     /// Adam steps per latent.
-    #[config(default = 50)]
+    #[config(default = 30)]
     pub steps: usize,
     /// Adam learning rate.
-    #[config(default = 1e-2)]
+    #[config(default = 2e-2)]
     pub lr: f32,
     /// Images fitted together.
     #[config(default = 256)]
@@ -48,6 +48,7 @@ pub fn fit_latents<B: AutodiffBackend>(
         (images.len().div_ceil(fit.batch_size) * fit.steps) as u64,
         quiet,
     );
+    let (mut last_sum, mut count) = (0.0f64, 0usize);
     for rows in rows_all.chunks(fit.batch_size) {
         let target: Vec<f32> = rows
             .iter()
@@ -55,7 +56,7 @@ pub fn fit_latents<B: AutodiffBackend>(
             .collect();
         let target: Tensor<B, 3> =
             Tensor::from_data(TensorData::new(target, [rows.len(), 1, n]), device);
-        for _ in 0..fit.steps {
+        for step in 0..fit.steps {
             let z: Tensor<B, 2> = Tensor::from_data(
                 TensorData::new(table.gather(rows), [rows.len(), model.latent_dim]),
                 device,
@@ -79,9 +80,20 @@ pub fn fit_latents<B: AutodiffBackend>(
             table.adam_step(rows, &g, fit.lr);
             let mse: f64 = burn::tensor::ElementConversion::elem(mse.into_scalar());
             bar.set_message(format!("fit mse {mse:.5}"));
+            if step + 1 == fit.steps {
+                last_sum += mse * rows.len() as f64;
+                count += rows.len();
+            }
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
+    if count > 0 {
+        let mse = last_sum / count as f64;
+        eprintln!(
+            "fitted {count} latents: mse {mse:.5}, psnr {:.2} dB (float latents, before int8)",
+            crate::training::psnr(mse)
+        );
+    }
     Ok(table)
 }

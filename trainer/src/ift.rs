@@ -19,16 +19,17 @@
 //!
 //! How the Hessian is computed: φ is a ReLU MLP, hence piecewise *affine* in `z`; its second
 //! derivative vanishes almost everywhere, so exactly (a.e.) `∇²_z L = Jᵀ ∇²_p L J`, where `p`
-//! are the SIREN parameters. The `l` products `∇²_p L · J e_j` are central differences of
-//! burn's autodiff gradient `∇_p L` along the columns of `J` — the finite differences only
-//! ever move through the smooth SIREN, never across a ReLU kink of φ. They run on an f64
-//! backend ([`HessianBackend`]) whatever backend computes `J`, because in f32 their error
-//! (~1e-3 of `‖∇²L‖`) would hide the small eigenvalues that decide definiteness. The
-//! remaining error is estimated from the asymmetry of the difference matrix and widens the
-//! positive-definiteness tolerance (see [`hessian_spectrum`]).
+//! are the SIREN parameters. The `l` products `∇²_p L · J e_j` are complex-step derivatives
+//! of the SIREN loss gradient `∇_p L` (hand-written backpropagation in complex f64,
+//! [`HostSiren`]) — exact to rounding, no step-size trade-off, and only the smooth SIREN is
+//! differentiated twice, never φ's kinks. This part runs on the host in f64 rather than on a
+//! burn f64 backend on purpose: burn 0.21 fixes a device's default float dtype process-wide
+//! on first use, and `NdArray<f32>` and `NdArray<f64>` share one device, so an f64 burn
+//! backend in the same process as the trainer's f32 one silently computes in whichever dtype
+//! came first (and breaks `to_vec::<f32>()` elsewhere when f64 wins).
 
 use crate::export::{hypernet_from_file, model_config_from_file};
-use crate::model::{siren_forward, HyperInrConfig, HyperNet};
+use crate::model::{HyperInrConfig, HyperNet};
 use anyhow::{anyhow, bail, Context, Result};
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -37,26 +38,11 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
-/// The backend the Hessian's finite differences run on: f64 on the CPU.
-pub type HessianBackend = burn::backend::Autodiff<burn::backend::NdArray<f64>>;
-
 /// Rows of `J` computed per backward pass (bounds the `[rows, d]` batch in memory).
 const JACOBIAN_CHUNK: usize = 512;
 
 /// Latents whose autodiff Jacobian [`run_ift`] checks against finite differences.
 pub const FD_CHECK_LATENTS: usize = 3;
-
-/// Elements of the largest SIREN activation `[rows, width, points]` per backward pass.
-const HESSIAN_BATCH_ELEMENTS: usize = 1 << 23;
-
-/// Machine epsilon of a backend's float type (f64, f32, else a half-precision bound).
-fn float_epsilon<B: Backend>() -> f64 {
-    match std::mem::size_of::<B::FloatElem>() {
-        8 => f64::EPSILON,
-        4 => f32::EPSILON as f64,
-        _ => 2f64.powi(-8),
-    }
-}
 
 /// A tensor's values as f64 (exact for f32 and f64 backends).
 fn values_f64<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
@@ -363,13 +349,135 @@ pub fn jacobian_spectrum(matrix: &[f64], d: usize, l: usize) -> JacobianSpectrum
 // Hessian of the reconstruction loss in z
 // ---------------------------------------------------------------------------------------
 
+type C64 = nalgebra::Complex<f64>;
+
 /// A reconstruction target: query coordinates and the values the SIREN should produce.
 #[derive(Clone, Copy, Debug)]
 pub struct IftTarget<'a> {
-    /// Coordinates feature-major, `in_dim × m` (all x, then all y, …), as [`crate::model::image_coords`].
+    /// Coordinates feature-major, `in_dim × m` (all x, then all y, …), as
+    /// [`crate::model::image_coords`].
     pub coords: &'a [f32],
     /// Targets output-major, `out_dim × m` (for a grayscale image: its pixels in `[0, 1]`).
     pub values: &'a [f32],
+}
+
+/// The SIREN of [`crate::model::siren_forward`] with its reconstruction loss, on the host in
+/// complex f64 (for the complex-step derivative of its gradient).
+pub struct HostSiren<'a> {
+    config: &'a HyperInrConfig,
+    /// `in_dim × m`, widened.
+    coords: Vec<f64>,
+    /// `out_dim × m`, widened.
+    values: Vec<f64>,
+    m: usize,
+}
+
+impl<'a> HostSiren<'a> {
+    /// Checks the target's shape against the config.
+    pub fn new(config: &'a HyperInrConfig, target: IftTarget<'_>) -> Result<Self> {
+        let m = target.values.len() / config.out_dim.max(1);
+        if m == 0
+            || target.values.len() != config.out_dim * m
+            || target.coords.len() != config.in_dim * m
+        {
+            bail!(
+                "target has {} coordinates and {} values; expected {} × m and {} × m",
+                target.coords.len(),
+                target.values.len(),
+                config.in_dim,
+                config.out_dim
+            );
+        }
+        Ok(HostSiren {
+            config,
+            coords: target.coords.iter().map(|&v| f64::from(v)).collect(),
+            values: target.values.iter().map(|&v| f64::from(v)).collect(),
+            m,
+        })
+    }
+
+    /// `L(p) = mean((SIREN_p(x) − y)²)` and `∇_p L` by hand-written backpropagation, for
+    /// complex `p`. Only `+`, `−`, `×`, `sin` and `cos` touch `p`, so the code is holomorphic
+    /// in `p` and the complex-step rule holds: for real `p`, `v` and tiny `h`,
+    /// `Im ∇L(p + i h v) / h = ∇²L(p) v` and `Re ∇L(p + i h v) = ∇L(p)`, both to rounding
+    /// error (no subtraction of nearby values, hence no step-size trade-off).
+    pub fn loss_grad(&self, p: &[C64]) -> (C64, Vec<C64>) {
+        let layers = self.config.siren_layers();
+        let last = layers.len() - 1;
+        let omega = f64::from(self.config.omega0);
+        let mut offsets = Vec::with_capacity(layers.len());
+        let mut off = 0;
+        for (i, o) in &layers {
+            offsets.push(off);
+            off += i * o + o;
+        }
+        let zero = C64::new(0.0, 0.0);
+        let widest = layers.iter().map(|(i, o)| *i.max(o)).max().unwrap_or(1);
+        // acts[k]: input of layer k; slopes[k]: ω0 cos(ω0 a_k) of hidden layer k.
+        let mut acts = vec![vec![zero; widest]; layers.len() + 1];
+        let mut slopes = vec![vec![zero; widest]; layers.len()];
+        let (mut delta, mut next) = (vec![zero; widest], vec![zero; widest]);
+        let mut grad = vec![zero; p.len()];
+        let mut loss = zero;
+        let (m, out_dim) = (self.m, self.config.out_dim);
+        let scale = 1.0 / (out_dim * m) as f64;
+        for t in 0..m {
+            for c in 0..self.config.in_dim {
+                acts[0][c] = C64::new(self.coords[c * m + t], 0.0);
+            }
+            for (k, &(i, o)) in layers.iter().enumerate() {
+                let (w, b) = (
+                    &p[offsets[k]..offsets[k] + i * o],
+                    &p[offsets[k] + i * o..offsets[k] + i * o + o],
+                );
+                let (input, rest) = acts.split_at_mut(k + 1);
+                let (x, y) = (&input[k], &mut rest[0]);
+                for r in 0..o {
+                    let mut s = b[r];
+                    for (wc, xc) in w[r * i..(r + 1) * i].iter().zip(&x[..i]) {
+                        s += wc * xc;
+                    }
+                    if k < last {
+                        let u = s * omega;
+                        y[r] = u.sin();
+                        slopes[k][r] = u.cos() * omega;
+                    } else {
+                        y[r] = s;
+                    }
+                }
+            }
+            for r in 0..out_dim {
+                let e = acts[last + 1][r] - self.values[r * m + t];
+                loss += e * e * scale;
+                delta[r] = e * (2.0 * scale);
+            }
+            for (k, &(i, o)) in layers.iter().enumerate().rev() {
+                if k < last {
+                    for r in 0..o {
+                        delta[r] *= slopes[k][r];
+                    }
+                }
+                let (wo, bo) = (offsets[k], offsets[k] + i * o);
+                let x = &acts[k];
+                for r in 0..o {
+                    grad[bo + r] += delta[r];
+                    for (g, xc) in grad[wo + r * i..wo + (r + 1) * i].iter_mut().zip(&x[..i]) {
+                        *g += delta[r] * xc;
+                    }
+                }
+                if k > 0 {
+                    next[..i].fill(zero);
+                    for r in 0..o {
+                        for (n, wc) in next[..i].iter_mut().zip(&p[wo + r * i..wo + (r + 1) * i]) {
+                            *n += wc * delta[r];
+                        }
+                    }
+                    std::mem::swap(&mut delta, &mut next);
+                }
+            }
+        }
+        (loss, grad)
+    }
 }
 
 /// `∇²_z L`, `∇_z L` and `L` at one latent.
@@ -379,141 +487,92 @@ pub struct LossHessian {
     pub matrix: Vec<f64>,
     /// `l`.
     pub dim: usize,
-    /// Frobenius norm of the difference matrix's antisymmetric part: an estimate of its
-    /// finite-difference error (the exact Hessian is symmetric).
+    /// Frobenius norm of the computed matrix's antisymmetric part (the exact Hessian is
+    /// symmetric): an estimate of its numerical error.
     pub asymmetry: f64,
     /// `∇_z L = Jᵀ ∇_p L`.
     pub grad: Vec<f64>,
     /// `L`: the mean squared error at the latent.
     pub mse: f64,
-    /// Length of every finite-difference step in parameter space.
-    pub step: f64,
-}
-
-/// `∇_p L` (row-major `[rows, d]`) and `L` per row for a batch of SIREN parameter vectors.
-fn loss_gradients<H: AutodiffBackend>(
-    config: &HyperInrConfig,
-    rows: &[f64],
-    d: usize,
-    target: IftTarget<'_>,
-    device: &H::Device,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    let b = rows.len() / d;
-    let (in_dim, out_dim) = (config.in_dim, config.out_dim);
-    let m = target.values.len() / out_dim;
-    let coords = Tensor::<H, 3>::from_data(
-        TensorData::new(target.coords.to_vec(), [1, in_dim, m]),
-        device,
-    );
-    let values = Tensor::<H, 3>::from_data(
-        TensorData::new(target.values.to_vec(), [1, out_dim, m]),
-        device,
-    );
-    let width = config
-        .siren_hidden
-        .iter()
-        .copied()
-        .chain([in_dim, out_dim])
-        .max()
-        .unwrap_or(1);
-    let per_pass = (HESSIAN_BATCH_ELEMENTS / (width * m).max(1)).clamp(1, b.max(1));
-    let scale = 1.0 / (out_dim * m) as f64;
-    let mut grads_out = Vec::with_capacity(b * d);
-    let mut losses = Vec::with_capacity(b);
-    let mut start = 0;
-    while start < b {
-        let c = per_pass.min(b - start);
-        let p = Tensor::<H, 2>::from_data(
-            TensorData::new(rows[start * d..(start + c) * d].to_vec(), [c, d]),
-            device,
-        )
-        .require_grad();
-        let out = siren_forward(config, p.clone(), coords.clone());
-        let sq = (out - values.clone().repeat_dim(0, c)).powi_scalar(2);
-        losses.extend(
-            values_f64(sq.clone().sum_dim(2).sum_dim(1))
-                .into_iter()
-                .map(|v| v * scale),
-        );
-        let grads = sq.sum().mul_scalar(scale).backward();
-        let g = p
-            .grad(&grads)
-            .context("SIREN parameters received no gradient")?;
-        grads_out.extend(values_f64(g));
-        start += c;
-    }
-    Ok((grads_out, losses))
 }
 
 /// Hessian in `z` of the pure reconstruction loss `L = mean((SIREN_p(x) − y)²)`, `p = φ(z)`,
-/// as `Jᵀ (∇²_p L) J` (exact almost everywhere: φ is piecewise affine), with `∇²_p L · J e_j`
-/// by central differences of the autodiff gradient `∇_p L` at `p ± h_j J e_j`, where every
-/// step has length `‖h_j J e_j‖ = (ε_H · √d / max(ω0, 1)²)^{1/3}` (balancing rounding against
-/// the third derivative, which grows like ω0³). Run it on an f64 backend ([`HessianBackend`]).
+/// no latent regulariser.
 ///
-/// `jac` comes from [`jacobian`]; `target` must match the model's `in_dim` and `out_dim`.
-pub fn reconstruction_hessian<H: AutodiffBackend>(
+/// φ is a ReLU MLP, hence piecewise affine in `z`: its second derivative vanishes almost
+/// everywhere, so exactly (a.e.) `∇²_z L = Jᵀ (∇²_p L) J`. Each `∇²_p L · J e_j` is the
+/// complex-step derivative of the SIREN's gradient along column `j` of `J`
+/// ([`HostSiren::loss_grad`], step `1e-20`), exact to rounding in f64; only the SIREN is
+/// differentiated twice, never φ's kinks. Cost: `l` complex gradient evaluations over the
+/// `m` target points.
+///
+/// `jac` comes from [`jacobian`] (its `params` are `φ(z)`); `target` must match the
+/// model's `in_dim` and `out_dim`.
+pub fn reconstruction_hessian(
     config: &HyperInrConfig,
     jac: &LatentJacobian,
     target: IftTarget<'_>,
-    device: &H::Device,
 ) -> Result<LossHessian> {
     let (d, l) = (jac.rows, jac.cols);
-    if d != config.siren_params() {
+    if d != config.siren_params() || jac.params.len() != d {
         bail!(
             "Jacobian has {d} rows, the SIREN {} parameters",
             config.siren_params()
         );
     }
-    let m = target.values.len() / config.out_dim.max(1);
-    if m == 0
-        || target.values.len() != config.out_dim * m
-        || target.coords.len() != config.in_dim * m
-    {
-        bail!(
-            "target has {} coordinates and {} values; expected {} × m and {} × m",
-            target.coords.len(),
-            target.values.len(),
-            config.in_dim,
-            config.out_dim
-        );
-    }
-    let omega = f64::from(config.omega0).max(1.0);
-    let step = (float_epsilon::<H>() * (d as f64).sqrt() / (omega * omega)).cbrt();
-    // Rows: p + h_j v_j, p − h_j v_j for every column j, then p.
-    let mut rows = Vec::with_capacity((2 * l + 1) * d);
-    let mut h = vec![0.0f64; l];
-    for (j, hj) in h.iter_mut().enumerate() {
-        let v = jac.column(j);
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        *hj = if norm > 0.0 { step / norm } else { 0.0 };
-        rows.extend(jac.params.iter().zip(&v).map(|(p, x)| p + *hj * x));
-        rows.extend(jac.params.iter().zip(&v).map(|(p, x)| p - *hj * x));
-    }
-    rows.extend_from_slice(&jac.params);
-    let (g, losses) = loss_gradients::<H>(config, &rows, d, target, device)?;
-    // raw[i][j] = Σ_k J[k, i] (∇²_p L · J e_j)[k]
-    let mut raw = vec![0.0f64; l * l];
-    for j in 0..l {
-        if h[j] == 0.0 {
-            continue;
-        }
-        let (gp, gm) = (
-            &g[2 * j * d..(2 * j + 1) * d],
-            &g[(2 * j + 1) * d..(2 * j + 2) * d],
-        );
-        let hv: Vec<f64> = gp
+    let siren = HostSiren::new(config, target)?;
+    const STEP: f64 = 1e-20;
+    // Column j of raw = Jᵀ (∇²_p L · J e_j); directions are spread over threads.
+    let column = |j: usize| -> Vec<f64> {
+        let p: Vec<C64> = jac
+            .params
             .iter()
-            .zip(gm)
-            .map(|(a, b)| (a - b) / (2.0 * h[j]))
+            .zip(jac.column(j))
+            .map(|(p, x)| C64::new(*p, STEP * x))
             .collect();
-        for k in 0..d {
-            let row = &jac.matrix[k * l..(k + 1) * l];
-            for i in 0..l {
-                raw[i * l + j] += row[i] * hv[k];
+        let (_, g) = siren.loss_grad(&p);
+        let mut col = vec![0.0f64; l];
+        for (k, gk) in g.iter().enumerate() {
+            let hv = gk.im / STEP;
+            for (c, jki) in col.iter_mut().zip(&jac.matrix[k * l..(k + 1) * l]) {
+                *c += jki * hv;
             }
         }
+        col
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, l.max(1));
+    let columns: Vec<(usize, Vec<f64>)> = std::thread::scope(|scope| {
+        let column = &column;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..l)
+                        .step_by(threads)
+                        .map(|j| (j, column(j)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    if columns.len() != l {
+        bail!("a Hessian worker thread failed");
     }
+    let mut raw = vec![0.0f64; l * l];
+    for (j, col) in columns {
+        for (i, v) in col.into_iter().enumerate() {
+            raw[i * l + j] = v;
+        }
+    }
+    let p: Vec<C64> = jac.params.iter().map(|&p| C64::new(p, 0.0)).collect();
+    let (loss, g) = siren.loss_grad(&p);
+    let mse = loss.re;
+    let grad_p: Vec<f64> = g.iter().map(|c| c.re).collect();
     let mut matrix = vec![0.0f64; l * l];
     let mut skew = 0.0f64;
     for i in 0..l {
@@ -523,17 +582,15 @@ pub fn reconstruction_hessian<H: AutodiffBackend>(
             skew += s * s;
         }
     }
-    let centre = &g[2 * l * d..(2 * l + 1) * d];
     let grad = (0..l)
-        .map(|i| (0..d).map(|k| jac.matrix[k * l + i] * centre[k]).sum())
+        .map(|i| (0..d).map(|k| jac.matrix[k * l + i] * grad_p[k]).sum())
         .collect();
     Ok(LossHessian {
         matrix,
         dim: l,
         asymmetry: skew.sqrt(),
         grad,
-        mse: losses[2 * l],
-        step,
+        mse,
     })
 }
 
@@ -605,6 +662,9 @@ pub struct LatentIft {
     pub dataset_index: u32,
     /// Spectrum of `J`.
     pub jacobian: JacobianSpectrum,
+    /// Active (positive) ReLUs in each hidden layer of φ at the latent: `J` factors through
+    /// them, so `rank J ≤ min(active_units)`.
+    pub active_units: Vec<usize>,
     /// Reconstruction MSE at the latent.
     pub mse: f64,
     /// `‖∇_z L‖₂` of the pure reconstruction loss (not zero: latents were fitted with an
@@ -734,8 +794,8 @@ pub fn run_ift<B: AutodiffBackend>(
 
 /// The IFT check on the first `limit` stored latents of a model file (dequantised weights
 /// and latents), `targets[k]` being the reconstruction target of stored latent `k`. `J` is
-/// computed on backend `B`, the Hessian on [`HessianBackend`]; the first `fd_check` latents'
-/// Jacobians are checked against f64 finite differences.
+/// computed on backend `B`, the Hessian on the host in f64 ([`reconstruction_hessian`]); the
+/// first `fd_check` latents' Jacobians are checked against f64 finite differences.
 pub fn run_ift_targets<B: AutodiffBackend>(
     model_bytes: &[u8],
     targets: &[IftTarget<'_>],
@@ -759,7 +819,7 @@ pub fn run_ift_targets<B: AutodiffBackend>(
     if targets.len() < n {
         bail!("{n} latents to analyse but only {} targets", targets.len());
     }
-    let hess_device = <HessianBackend as Backend>::Device::default();
+    let mlp = HostMlp::from_hypernet(&hypernet);
     let mut per_latent = Vec::with_capacity(n);
     let mut timing = IftTiming::default();
     let mut fd_latents = Vec::new();
@@ -771,7 +831,7 @@ pub fn run_ift_targets<B: AutodiffBackend>(
         let t1 = Instant::now();
         let spectrum = jacobian_spectrum(&jac.matrix, d, l);
         let t2 = Instant::now();
-        let hess = reconstruction_hessian::<HessianBackend>(&config, &jac, *target, &hess_device)
+        let hess = reconstruction_hessian(&config, &jac, *target)
             .with_context(|| format!("Hessian of latent {k}"))?;
         let hspec = hessian_spectrum(&hess);
         let t3 = Instant::now();
@@ -780,6 +840,14 @@ pub fn run_ift_targets<B: AutodiffBackend>(
         timing.hessian_s += (t3 - t2).as_secs_f64();
         if k < fd_check {
             fd_latents.push(z.clone());
+        }
+        let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
+        let pattern = mlp.forward(&z64).1;
+        let mut active_units = Vec::with_capacity(config.hyper_hidden.len());
+        let mut at = 0;
+        for &w in &config.hyper_hidden {
+            active_units.push(pattern[at..at + w].iter().filter(|a| **a).count());
+            at += w;
         }
         let scale = hspec.eigenvalues.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         per_latent.push(LatentIft {
@@ -794,6 +862,7 @@ pub fn run_ift_targets<B: AutodiffBackend>(
                 0.0
             },
             jacobian: spectrum,
+            active_units,
             hessian: hspec,
         });
     }
@@ -855,9 +924,10 @@ fn summarise(
         jacobian_fd_max_rel_error,
         jacobian_fd_latents,
         rank_rule: "rank = #{σ_i > σ_max · max(d, l) · ε_f32}; full rank = rank l",
-        hessian_method: "J^T (∇²_p L) J (exact a.e.: φ is piecewise affine); ∇²_p L · J e_j by central \
-                         differences of the autodiff gradient ∇_p L in f64; PD iff λ_min > max|λ| · l · ε_f32 \
-                         + asymmetry of the difference matrix",
+        hessian_method:
+            "J^T (∇²_p L) J, exact a.e. since φ is piecewise affine; ∇²_p L · J e_j by \
+                         complex-step differentiation of the SIREN loss gradient in f64; PD iff \
+                         λ_min > max|λ| · l · ε_f32 + asymmetry",
         timing,
         per_latent,
     }
@@ -870,15 +940,19 @@ fn summarise(
 /// One histogram of a stacked-panel PNG.
 #[derive(Clone, Copy, Debug)]
 pub struct HistogramPanel<'a> {
-    /// Title (drawn in upper case with a built-in 5×7 font: A–Z, 0–9, `.-+()/:=_,%`).
+    /// Title (drawn in upper case with a built-in 5×7 font: A–Z, 0–9, `.,-+()/:=_%|<>`).
     pub title: &'a str,
-    /// Values; non-finite ones are left out (say so in the title).
+    /// Values, drawn blue; non-finite ones are left out (say so in the title).
     pub values: &'a [f64],
+    /// A second series stacked on the first in orange (empty for none).
+    pub values2: &'a [f64],
     /// Number of bins.
     pub bins: usize,
+    /// A red vertical line at this value (the x range is widened to show it).
+    pub marker: Option<f64>,
 }
 
-const PANEL_W: usize = 720;
+const PANEL_W: usize = 840;
 const PANEL_H: usize = 260;
 
 /// Writes `panels` as histograms stacked vertically into an RGB PNG at `path`: bars, axes,
@@ -902,55 +976,62 @@ pub fn histogram_png(path: &Path, panels: &[HistogramPanel<'_>]) -> Result<()> {
 /// The IFT histograms of a report: log10 σ_min(J), log10 cond(J) and log10 λ_min(∇²L)
 /// (positive ones), counting what each panel leaves out in its title.
 pub fn ift_histogram_png(report: &IftReport, path: &Path) -> Result<()> {
-    let sig: Vec<f64> = report
-        .per_latent
-        .iter()
-        .map(|r| r.jacobian.sigma_min)
-        .filter(|s| *s > 0.0)
-        .map(f64::log10)
-        .collect();
-    let cond: Vec<f64> = report
-        .per_latent
-        .iter()
-        .filter_map(|r| r.jacobian.condition)
-        .map(f64::log10)
-        .collect();
-    let eig: Vec<f64> = report
-        .per_latent
-        .iter()
-        .map(|r| r.hessian.min_eig)
-        .filter(|e| *e > 0.0)
-        .map(f64::log10)
-        .collect();
     let n = report.samples;
-    let t1 = format!("log10 sigma_min of J (n={}, {} zero)", n, n - sig.len());
-    let t2 = format!("log10 condition number of J ({} infinite)", n - cond.len());
-    let t3 = format!(
-        "log10 min eigenvalue of loss Hessian ({} PD, {} not positive)",
-        report
-            .per_latent
-            .iter()
-            .filter(|r| r.hessian.definiteness == Definiteness::PositiveDefinite)
-            .count(),
-        n - eig.len()
-    );
+    let col = |f: &dyn Fn(&LatentIft) -> Option<f64>| {
+        report.per_latent.iter().filter_map(f).collect::<Vec<f64>>()
+    };
+    let sig = col(&|r| (r.jacobian.sigma_min > 0.0).then(|| r.jacobian.sigma_min.log10()));
+    let cond = col(&|r| r.jacobian.condition.map(f64::log10));
+    // log10(|λ_min| / max|λ|), split by the sign of λ_min.
+    let rel = |positive: bool| {
+        col(&move |r| {
+            let (lo, scale) = (
+                r.hessian.min_eig,
+                r.hessian.min_eig.abs().max(r.hessian.max_eig.abs()),
+            );
+            (lo != 0.0 && (lo > 0.0) == positive).then(|| (lo.abs() / scale).log10())
+        })
+    };
+    let (rel_pos, rel_neg) = (rel(true), rel(false));
+    let full = report
+        .per_latent
+        .iter()
+        .filter(|r| r.jacobian.full_rank)
+        .count();
+    let pd = report
+        .per_latent
+        .iter()
+        .filter(|r| r.hessian.definiteness == Definiteness::PositiveDefinite)
+        .count();
+    let t1 = format!("log10 sigma_min of J, n={n} ({} zero)", n - sig.len());
+    let t2 = format!("log10 cond(J): {full}/{n} full rank, left of red line");
+    let t3 = format!("log10 |min eig|/max|eig| of Hessian: {pd}/{n} PD");
+    // cond(J) ≥ 1 / (max(d, l) · ε_f32) exactly when σ_min is under the rank tolerance.
+    let rank_line =
+        -((report.siren_params.max(report.latent_dim) as f64) * f64::from(f32::EPSILON)).log10();
     histogram_png(
         path,
         &[
             HistogramPanel {
                 title: &t1,
                 values: &sig,
+                values2: &[],
                 bins: 30,
+                marker: None,
             },
             HistogramPanel {
                 title: &t2,
                 values: &cond,
+                values2: &[],
                 bins: 30,
+                marker: Some(rank_line),
             },
             HistogramPanel {
                 title: &t3,
-                values: &eig,
+                values: &rel_pos,
+                values2: &rel_neg,
                 bins: 30,
+                marker: None,
             },
         ],
     )
@@ -1012,48 +1093,74 @@ fn text_width(text: &str, s: usize) -> usize {
 fn draw_histogram(canvas: &mut Canvas, top: usize, panel: &HistogramPanel<'_>) {
     const INK: [u8; 3] = [0, 0, 0];
     const BAR: [u8; 3] = [70, 110, 170];
+    const BAR2: [u8; 3] = [230, 140, 40];
     let (left, right, title_h, bottom_h) = (70, PANEL_W - 20, 34, 44);
     let (plot_top, plot_bottom) = (top + title_h, top + PANEL_H - bottom_h);
     canvas.text(left, top + 10, 2, panel.title, INK);
-    let values: Vec<f64> = panel
-        .values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
+    let finite = |v: &[f64]| {
+        v.iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect::<Vec<f64>>()
+    };
+    let (values, values2) = (finite(panel.values), finite(panel.values2));
     // Axes.
     canvas.rect(left - 2, plot_top, left, plot_bottom + 2, INK);
     canvas.rect(left - 2, plot_bottom, right, plot_bottom + 2, INK);
-    if values.is_empty() {
+    if values.is_empty() && values2.is_empty() {
         canvas.text(left + 20, (plot_top + plot_bottom) / 2, 2, "no data", INK);
         return;
     }
     let (mut lo, mut hi) = values
         .iter()
+        .chain(&values2)
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
+    if let Some(mk) = panel.marker.filter(|m| m.is_finite()) {
+        lo = lo.min(mk);
+        hi = hi.max(mk);
+    }
     if hi - lo < 1e-12 {
         lo -= 0.5;
         hi += 0.5;
     }
     let bins = panel.bins.max(1);
-    let mut counts = vec![0usize; bins];
-    for v in &values {
-        let b = (((v - lo) / (hi - lo)) * bins as f64).floor() as isize;
-        counts[b.clamp(0, bins as isize - 1) as usize] += 1;
-    }
-    let max_count = counts.iter().copied().max().unwrap_or(1).max(1);
+    let count = |vals: &[f64]| {
+        let mut counts = vec![0usize; bins];
+        for v in vals {
+            let b = (((v - lo) / (hi - lo)) * bins as f64).floor() as isize;
+            counts[b.clamp(0, bins as isize - 1) as usize] += 1;
+        }
+        counts
+    };
+    let (counts, counts2) = (count(&values), count(&values2));
+    let max_count = counts
+        .iter()
+        .zip(&counts2)
+        .map(|(a, b)| a + b)
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let plot_w = right - left;
     let plot_h = plot_bottom - plot_top - 4;
-    for (b, &c) in counts.iter().enumerate() {
-        if c == 0 {
-            continue;
-        }
+    for (b, (&c, &c2)) in counts.iter().zip(&counts2).enumerate() {
         let x0 = left + b * plot_w / bins + 1;
-        let x1 = left + (b + 1) * plot_w / bins;
-        let bar_h = (c * plot_h).div_ceil(max_count);
-        canvas.rect(x0, plot_bottom - bar_h, x1.max(x0 + 1), plot_bottom, BAR);
+        let x1 = (left + (b + 1) * plot_w / bins).max(x0 + 1);
+        let h1 = (c * plot_h).div_ceil(max_count);
+        let h12 = ((c + c2) * plot_h).div_ceil(max_count);
+        canvas.rect(x0, plot_bottom - h1, x1, plot_bottom, BAR);
+        canvas.rect(x0, plot_bottom - h12, x1, plot_bottom - h1, BAR2);
+    }
+    if let Some(mk) = panel.marker.filter(|m| m.is_finite()) {
+        let x = left + ((mk - lo) / (hi - lo) * plot_w as f64) as usize;
+        canvas.rect(
+            x.saturating_sub(1),
+            plot_top,
+            x + 1,
+            plot_bottom,
+            [200, 40, 40],
+        );
     }
     // y: the tallest bar's count; x: low, middle and high ends of the range.
     let label = max_count.to_string();
@@ -1139,6 +1246,9 @@ fn glyph(c: char) -> Option<&'static str> {
         ':' => "..... .##.. .##.. ..... .##.. .##.. .....",
         '=' => "..... ..... ##### ..... ##### ..... .....",
         '_' => "..... ..... ..... ..... ..... ..... #####",
+        '|' => "..#.. ..#.. ..#.. ..#.. ..#.. ..#.. ..#..",
+        '<' => "...#. ..#.. .#... #.... .#... ..#.. ...#.",
+        '>' => ".#... ..#.. ...#. ....# ...#. ..#.. .#...",
         '%' => "##... ##..# ...#. ..#.. .#... #..## ...##",
         _ => return None,
     })
@@ -1147,10 +1257,12 @@ fn glyph(c: char) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::image_coords;
+    use crate::model::{image_coords, siren_forward};
 
+    // Only f32 backends here: burn 0.21 fixes the CPU device's float dtype process-wide on
+    // first use, so an `NdArray<f64>` test would flip other tests of this binary (see the
+    // module docs).
     type Ad32 = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
-    type Ad64 = burn::backend::Autodiff<burn::backend::NdArray<f64>>;
 
     fn tiny_config() -> HyperInrConfig {
         let mut cfg = HyperInrConfig::new();
@@ -1288,11 +1400,6 @@ mod tests {
     }
 
     #[test]
-    fn autodiff_jacobian_matches_finite_differences_f64() {
-        jacobian_matches_fd::<Ad64>();
-    }
-
-    #[test]
     fn chunked_jacobian_equals_single_pass() {
         let cfg = tiny_config();
         let net = cfg.init::<Ad32>(11, &Default::default());
@@ -1376,12 +1483,19 @@ mod tests {
     }
 
     /// Hessian of the tiny model at a latent, by the method under test and by the oracle.
-    fn hessians<B: AutodiffBackend>(
-        target_from_own_output: bool,
-    ) -> (LossHessian, Vec<f64>, Vec<f64>) {
+    fn hessians(target_from_own_output: bool) -> (LossHessian, Vec<f64>, Vec<f64>) {
         let cfg = tiny_config();
-        let net = cfg.init::<B>(5, &Default::default());
-        let z = latent(1, 4);
+        // A net and latent where J has full column rank (with 8 ReLUs, some seeds leave
+        // fewer than 4 active and J rank-deficient).
+        let (net, z) = (0..100)
+            .map(|seed| (cfg.init::<Ad32>(seed, &Default::default()), latent(1, 4)))
+            .find(|(net, z)| {
+                let j = jacobian(net, z).unwrap();
+                jacobian_spectrum(&j.matrix, j.rows, j.cols)
+                    .condition
+                    .is_some_and(|c| c < 1e3)
+            })
+            .unwrap();
         let coords = coords_f32(7, 6);
         let mlp = HostMlp::from_hypernet(&net);
         let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
@@ -1396,14 +1510,13 @@ mod tests {
         };
         let t64: Vec<f64> = target.iter().map(|&v| f64::from(v)).collect();
         let jac = jacobian(&net, &z).unwrap();
-        let h = reconstruction_hessian::<HessianBackend>(
+        let h = reconstruction_hessian(
             &cfg,
             &jac,
             IftTarget {
                 coords: &coords,
                 values: &target,
             },
-            &Default::default(),
         )
         .unwrap();
         let oracle = host_hessian(&cfg, &mlp, &z64, &c64, &t64);
@@ -1421,10 +1534,66 @@ mod tests {
         (h, oracle, grad)
     }
 
+    /// The host SIREN (used for the Hessian) is the model's SIREN: loss and gradient agree
+    /// with burn's `siren_forward` and autodiff (f32) on a 2-32-32-1 SIREN.
+    #[test]
+    fn host_siren_matches_burn() {
+        let mut cfg = HyperInrConfig::new();
+        cfg.siren_hidden = vec![32, 32];
+        let d = cfg.siren_params();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
+        let (p, _) = cfg.siren_init(&mut rng);
+        let coords = coords_f32(9, 8);
+        let target: Vec<f32> = (0..72).map(|i| ((i * 7 % 9) as f32) / 9.0).collect();
+        let device = Default::default();
+        let pt = Tensor::<Ad32, 2>::from_data(TensorData::new(p.clone(), [1, d]), &device)
+            .require_grad();
+        let ct = Tensor::<Ad32, 3>::from_data(TensorData::new(coords.clone(), [1, 2, 72]), &device);
+        let tt = Tensor::<Ad32, 3>::from_data(TensorData::new(target.clone(), [1, 1, 72]), &device);
+        let loss = (siren_forward(&cfg, pt.clone(), ct) - tt)
+            .powi_scalar(2)
+            .mean();
+        let burn_loss = values_f64(loss.clone())[0];
+        let burn_grad = values_f64(pt.grad(&loss.backward()).unwrap());
+        let siren = HostSiren::new(
+            &cfg,
+            IftTarget {
+                coords: &coords,
+                values: &target,
+            },
+        )
+        .unwrap();
+        let pc: Vec<C64> = p.iter().map(|&v| C64::new(f64::from(v), 0.0)).collect();
+        let (l, g) = siren.loss_grad(&pc);
+        assert!(
+            (l.re - burn_loss).abs() < 1e-5 * burn_loss,
+            "{} vs {burn_loss}",
+            l.re
+        );
+        let g: Vec<f64> = g.iter().map(|c| c.re).collect();
+        assert!(g.iter().all(|v| v.is_finite()));
+        let err = rel_frobenius(&g, &burn_grad);
+        assert!(err < 1e-4, "gradient relative error {err}");
+        // Mismatched targets are refused.
+        assert!(HostSiren::new(
+            &cfg,
+            IftTarget {
+                coords: &coords[..10],
+                values: &target
+            }
+        )
+        .is_err());
+    }
+
     #[test]
     fn hessian_matches_f64_oracle_with_nonzero_residual() {
-        let (h, oracle, grad) = hessians::<Ad32>(false);
+        let (h, oracle, grad) = hessians(false);
         let err = rel_frobenius(&h.matrix, &oracle);
+        eprintln!(
+            "nonzero residual: Hessian relative error {err:.2e}, asymmetry {:.2e}",
+            h.asymmetry
+        );
+        // Not convex in general: the test only asks for agreement.
         assert!(
             err < 1e-5,
             "relative error {err}\n{:?}\n{:?}",
@@ -1444,10 +1613,11 @@ mod tests {
     fn hessian_is_positive_definite_at_an_exact_fit() {
         // The target is the model's own output: zero residual, so ∇²L = (2/m) J_fᵀ J_f
         // (J_f: outputs w.r.t. z, 42 × 4, full column rank) — positive definite.
-        let (h, oracle, _) = hessians::<Ad64>(true);
+        let (h, oracle, _) = hessians(true);
         assert!(h.mse < 1e-12, "mse {}", h.mse);
         assert!(h.grad.iter().all(|g| g.abs() < 1e-6), "{:?}", h.grad);
         let err = rel_frobenius(&h.matrix, &oracle);
+        eprintln!("exact fit: Hessian relative error {err:.2e}");
         assert!(err < 1e-5, "relative error {err}");
         let s = hessian_spectrum(&h);
         assert_eq!(s.definiteness, Definiteness::PositiveDefinite, "{s:?}");
@@ -1462,7 +1632,6 @@ mod tests {
             asymmetry: asym,
             grad: vec![0.0; 2],
             mse: 0.0,
-            step: 0.0,
         };
         assert_eq!(
             hessian_spectrum(&mk(vec![2.0, 0.0, 0.0, 1.0], 0.0)).definiteness,
@@ -1556,6 +1725,7 @@ mod tests {
                     .collect()
             })
             .collect();
+        drop(model);
         (bytes, images)
     }
 
@@ -1576,6 +1746,8 @@ mod tests {
             assert!(r.jacobian.sigma_max >= r.jacobian.sigma_min);
             assert!(r.mse > 0.0 && r.mse < 0.01, "mse {}", r.mse);
             assert!(r.hessian.max_eig > 0.0);
+            assert_eq!(r.active_units.len(), 1);
+            assert!(r.jacobian.rank <= r.active_units[0]);
         }
         assert!((0.0..=1.0).contains(&report.full_rank_fraction));
         let json = serde_json::to_value(&report).unwrap();
@@ -1619,12 +1791,16 @@ mod tests {
                 HistogramPanel {
                     title: "test (n=100)",
                     values: &values,
+                    values2: &[0.9, 0.95, 0.97],
                     bins: 10,
+                    marker: Some(0.0),
                 },
                 HistogramPanel {
                     title: "empty",
                     values: &[],
+                    values2: &[],
                     bins: 10,
+                    marker: None,
                 },
             ],
         )
@@ -1644,13 +1820,22 @@ mod tests {
             .filter(|&(x, y)| px(x, y) == [70, 110, 170])
             .count();
         assert!(bar_pixels > 1000, "{bar_pixels} bar pixels");
+        let marker_pixels = (0..PANEL_H)
+            .flat_map(|y| (0..PANEL_W).map(move |x| (x, y)))
+            .filter(|&(x, y)| px(x, y) == [200, 40, 40])
+            .count();
+        assert!(marker_pixels > 100, "{marker_pixels} marker pixels");
+        assert!(
+            (0..PANEL_H).any(|y| (0..PANEL_W).any(|x| px(x, y) == [230, 140, 40])),
+            "no second-series bar"
+        );
         let title_ink = (10..24)
             .flat_map(|y| (70..300).map(move |x| (x, y)))
             .filter(|&(x, y)| px(x, y) == [0, 0, 0])
             .count();
         assert!(title_ink > 50, "{title_ink} title pixels");
         // Every glyph is 5 wide and 7 tall.
-        for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,-+()/:=_%".chars() {
+        for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,-+()/:=_%|<>".chars() {
             let g = glyph(c).unwrap();
             let rows: Vec<&str> = g.split(' ').collect();
             assert_eq!(rows.len(), 7, "{c}");

@@ -1,7 +1,7 @@
 //! The HyperINR model in burn: the hypernetwork φ and the batched SIREN it parameterises.
 
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, ParamId};
 use burn::tensor::backend::Backend;
 use burn::tensor::{activation::relu, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
@@ -78,7 +78,7 @@ impl HyperInrConfig {
         let mut dims = vec![self.latent_dim];
         dims.extend(&self.hyper_hidden);
         let mut layers = Vec::new();
-        for w in dims.windows(2) {
+        for (k, w) in dims.windows(2).enumerate() {
             let (i, o) = (w[0], w[1]);
             // Kaiming-uniform for ReLU layers.
             let bound = (6.0 / i as f32).sqrt();
@@ -89,7 +89,7 @@ impl HyperInrConfig {
             let bias: Vec<f32> = (0..o)
                 .map(|_| rng.random_range(-b_bound..b_bound))
                 .collect();
-            layers.push(Dense::from_values(&weight, &bias, i, o, device));
+            layers.push(Dense::from_values(k as u64, &weight, &bias, i, o, device));
         }
         let last_in = *dims.last().unwrap_or(&self.latent_dim);
         let (bias, bounds) = self.siren_init(&mut rng);
@@ -102,7 +102,14 @@ impl HyperInrConfig {
                     rng.random_range(-1.0f32..1.0) * fan * self.last_layer_scale * b;
             }
         }
-        layers.push(Dense::from_values(&weight, &bias, last_in, p, device));
+        layers.push(Dense::from_values(
+            (dims.len() - 1) as u64,
+            &weight,
+            &bias,
+            last_in,
+            p,
+            device,
+        ));
         HyperNet { layers }
     }
 }
@@ -117,8 +124,11 @@ pub struct Dense<B: Backend> {
 }
 
 impl<B: Backend> Dense<B> {
-    /// A layer from row-major `[inputs, outputs]` weights and biases.
+    /// A layer from row-major `[inputs, outputs]` weights and biases. Parameter ids are
+    /// `2·id` and `2·id + 1`, not random, so that checkpoints of the same run are
+    /// byte-identical (the optimiser state is keyed by parameter id).
     pub fn from_values(
+        id: u64,
         weight: &[f32],
         bias: &[f32],
         inputs: usize,
@@ -128,8 +138,8 @@ impl<B: Backend> Dense<B> {
         let w = Tensor::from_data(TensorData::new(weight.to_vec(), [inputs, outputs]), device);
         let b = Tensor::from_data(TensorData::new(bias.to_vec(), [outputs]), device);
         Dense {
-            weight: Param::from_tensor(w),
-            bias: Param::from_tensor(b),
+            weight: Param::initialized(ParamId::from(2 * id), w.require_grad()),
+            bias: Param::initialized(ParamId::from(2 * id + 1), b.require_grad()),
         }
     }
 
@@ -164,6 +174,7 @@ impl<B: Backend> Dense<B> {
 
     /// A layer from row-major `[outputs, inputs]` weights (the model file's layout).
     pub fn from_rows(
+        id: u64,
         rows: &[f32],
         bias: &[f32],
         inputs: usize,
@@ -176,7 +187,7 @@ impl<B: Backend> Dense<B> {
                 w[i * outputs + o] = rows[o * inputs + i];
             }
         }
-        Self::from_values(&w, bias, inputs, outputs, device)
+        Self::from_values(id, &w, bias, inputs, outputs, device)
     }
 }
 

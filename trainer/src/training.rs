@@ -193,7 +193,7 @@ impl<B: AutodiffBackend> Training<B> {
     /// Restores a run from a checkpoint file.
     pub fn load(
         path: &Path,
-        images_len: usize,
+        images_len: Option<usize>,
         image_wh: (usize, usize),
         device: &B::Device,
     ) -> Result<Self> {
@@ -221,11 +221,12 @@ impl<B: AutodiffBackend> Training<B> {
                 .with_context(|| format!("{}: optimizer record", path.display()))?,
         );
         let latents = LatentTable::from_bytes(lat).with_context(|| path.display().to_string())?;
-        if latents.is_empty() || latents.len() != images_len {
+        if latents.is_empty() || images_len.is_some_and(|n| n != latents.len()) {
             bail!(
-                "{}: checkpoint has {} latents but the training split has {images_len} images",
+                "{}: checkpoint has {} latents but the training split has {} images",
                 path.display(),
-                latents.len()
+                latents.len(),
+                images_len.unwrap_or(0)
             );
         }
         Ok(Training {

@@ -1,0 +1,141 @@
+//! Crash safety: a run killed with SIGKILL and resumed ends in the same state as an
+//! uninterrupted run with the same seed (CPU training is deterministic).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hyperinr");
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fashion-mnist-subset")
+}
+
+fn train(run: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "train", "--quiet", "--limit", "192", "--batch", "64", "--epochs", "4",
+    ])
+    .arg("--data")
+    .arg(data())
+    .arg("--run")
+    .arg(run)
+    .args(extra);
+    c
+}
+
+/// Sections of a checkpoint file: config, epoch, hypernet, optimiser, latents.
+fn sections(path: &Path) -> Vec<Vec<u8>> {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..8], b"HINRCKP1");
+    let mut out = Vec::new();
+    let mut o = 8;
+    while o < b.len() {
+        let n = u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+        out.push(b[o + 8..o + 8 + n].to_vec());
+        o += 8 + n;
+    }
+    out
+}
+
+/// `epoch,mse,psnr` of every row (the seconds column differs between runs).
+fn metrics(run: &Path) -> Vec<String> {
+    std::fs::read_to_string(run.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+#[test]
+fn kill_and_resume_matches_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (straight, crashed) = (dir.path().join("straight"), dir.path().join("crashed"));
+    assert!(train(&straight, &[]).status().unwrap().success());
+
+    let mut child = train(&crashed, &[]).spawn().unwrap();
+    let started = Instant::now();
+    // Kill as soon as the first epoch's checkpoint exists: mid-way through epoch 2.
+    while !crashed.join("metrics.csv").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoint after 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let finished_anyway = status.success();
+    let rows_at_kill = metrics(&crashed).len();
+    assert!(rows_at_kill >= 2, "header and at least one epoch");
+
+    let out = train(&crashed, &["--resume"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !finished_anyway {
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("resuming"),
+            "the second run must resume"
+        );
+    }
+
+    assert_eq!(metrics(&crashed), metrics(&straight));
+    assert_eq!(metrics(&straight).len(), 5);
+    let (a, b) = (
+        sections(&straight.join("checkpoint.bin")),
+        sections(&crashed.join("checkpoint.bin")),
+    );
+    assert_eq!(a.len(), 5);
+    assert_eq!(a[1], b[1], "epoch");
+    assert!(a[2] == b[2], "hypernetwork weights differ after resume");
+    assert!(
+        a[4] == b[4],
+        "latents (and their Adam state) differ after resume"
+    );
+    // No temp files are left behind by the atomic writes.
+    for entry in std::fs::read_dir(&crashed).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".tmp"), "left-over temp file {name}");
+    }
+}
+
+#[test]
+fn resume_rejects_a_checkpoint_for_other_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("r");
+    assert!(train(&run, &[]).status().unwrap().success());
+    let out = Command::new(BIN)
+        .args([
+            "train", "--quiet", "--limit", "128", "--epochs", "2", "--resume",
+        ])
+        .arg("--data")
+        .arg(data())
+        .arg("--run")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("checkpoint.bin") && err.contains("192 latents") && err.contains("128 images"),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_checkpoint_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("r");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("checkpoint.bin"), b"HINRCKP1\xff\xff").unwrap();
+    let out = train(&run, &["--resume"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("checkpoint.bin") && err.contains("config"),
+        "{err}"
+    );
+}
