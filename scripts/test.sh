@@ -33,6 +33,7 @@ step "runtime for Cortex-M4F"
 cargo build -p hyperinr-runtime --target thumbv7em-none-eabihf --release
 
 step "clippy (firmware, both board configurations, on a synthetic model)"
+mkdir -p target
 cargo run -q --release -p hyperinr-tests --bin hyperinr-synthetic-model -- fashion-mnist target/ci-synthetic.hinr
 (cd firmware && export HYPERINR_MODEL=target/ci-synthetic.hinr \
   && cargo clippy --release -- -D warnings \
