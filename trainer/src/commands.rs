@@ -743,3 +743,77 @@ pub fn demo(a: DemoArgs) -> Result<()> {
     say("done");
     Ok(())
 }
+
+#[derive(clap::Args, Clone)]
+pub struct IftArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// The split of the model's stored latents (checked against the file).
+    #[arg(long, value_enum, default_value_t = SplitName::Test)]
+    pub split: SplitName,
+    /// Analyse the first N stored latents.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Histogram PNG (log10 σ_min, log10 cond J, Hessian λ_min).
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+    /// Include every latent's figures in the JSON.
+    #[arg(long)]
+    pub per_latent: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn ift(a: IftArgs) -> Result<()> {
+    let bytes = crate::export::read_model_file(&a.model)?;
+    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    if model.file().latents.split != a.split.to_format() {
+        bail!(
+            "{}: the model stores latents of split {:?}, not {:?}",
+            a.model.display(),
+            model.file().latents.split,
+            a.split
+        );
+    }
+    let set = load_fashion_mnist(&a.data, a.split)?;
+    let n = a.limit.min(model.latent_count());
+    let mut z = vec![0.0; model.sizes().latent];
+    let mut images = Vec::with_capacity(n);
+    for k in 0..n {
+        let info = model.stored_latent(k, &mut z).map_err(|e| anyhow!("{e}"))?;
+        let idx = info.dataset_index as usize;
+        if idx >= set.len() {
+            bail!(
+                "{}: stored latent {k} refers to image {idx}, {} has {}",
+                a.model.display(),
+                a.data.display(),
+                set.len()
+            );
+        }
+        images.push(
+            set.image(idx)
+                .iter()
+                .map(|&p| p as f32 / 255.0)
+                .collect::<Vec<f32>>(),
+        );
+    }
+    let report =
+        crate::ift::run_ift::<crate::backend::CpuBackend>(&bytes, &images, n, &Default::default())?;
+    if let Some(p) = &a.png {
+        crate::ift::ift_histogram_png(&report, p)?;
+    }
+    let mut v = serde_json::to_value(&report)?;
+    if !a.per_latent {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("per_latent");
+        }
+    }
+    if a.json {
+        println!("{v}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(())
+}

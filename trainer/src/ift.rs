@@ -303,7 +303,6 @@ pub fn symmetric_eigenvalues(matrix: &[f64], n: usize) -> Vec<f64> {
 #[derive(Clone, Debug, Serialize)]
 pub struct JacobianSpectrum {
     /// All `l` singular values, descending (zeros appended when `d < l`).
-    #[serde(skip)]
     pub singular_values: Vec<f64>,
     /// `#{σ_i > tolerance}`.
     pub rank: usize,
@@ -422,8 +421,8 @@ impl<'a> HostSiren<'a> {
         let (m, out_dim) = (self.m, self.config.out_dim);
         let scale = 1.0 / (out_dim * m) as f64;
         for t in 0..m {
-            for c in 0..self.config.in_dim {
-                acts[0][c] = C64::new(self.coords[c * m + t], 0.0);
+            for (c, a) in acts[0][..self.config.in_dim].iter_mut().enumerate() {
+                *a = C64::new(self.coords[c * m + t], 0.0);
             }
             for (k, &(i, o)) in layers.iter().enumerate() {
                 let (w, b) = (
@@ -1005,7 +1004,7 @@ pub fn ift_histogram_png(report: &IftReport, path: &Path) -> Result<()> {
         .count();
     let t1 = format!("log10 sigma_min of J, n={n} ({} zero)", n - sig.len());
     let t2 = format!("log10 cond(J): {full}/{n} full rank, left of red line");
-    let t3 = format!("log10 |min eig|/max|eig| of Hessian: {pd}/{n} PD");
+    let t3 = format!("log10 |min eig|/max|eig| of Hessian (orange <0): {pd}/{n} PD");
     // cond(J) ≥ 1 / (max(d, l) · ε_f32) exactly when σ_min is under the rank tolerance.
     let rank_line =
         -((report.siren_params.max(report.latent_dim) as f64) * f64::from(f32::EPSILON)).log10();

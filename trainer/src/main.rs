@@ -9,6 +9,7 @@ mod data;
 mod eval;
 mod export;
 mod fitting;
+mod ift;
 mod io;
 mod latents;
 mod model;
@@ -58,6 +59,8 @@ enum Command {
     Inspect(commands::InspectArgs),
     /// PNG grid: originals beside runtime reconstructions of stored latents.
     Render(commands::RenderArgs),
+    /// IFT check: rank and conditioning of ∂φ/∂z and the loss Hessian in z, per stored latent.
+    Ift(commands::IftArgs),
     /// Time training steps (warm-up excluded).
     Bench(bench::BenchArgs),
     /// Cut a small subset of the official IDX files (for the repo).
@@ -76,6 +79,7 @@ fn main() {
         Command::Classify(a) => commands::classify(a),
         Command::Inspect(a) => commands::inspect(a),
         Command::Render(a) => commands::render(a),
+        Command::Ift(a) => commands::ift(a),
         Command::Bench(a) => bench::bench(a),
         Command::MakeSubset(a) => commands::make_subset(a),
     };
