@@ -27,6 +27,51 @@ pub struct GoldenOwned {
     pub class: u32,
 }
 
+impl GoldenOwned {
+    /// The arrays encoded as the model file stores them, ready for [`GoldenBytes::view`].
+    pub fn encode(&self) -> GoldenBytes {
+        let f32s = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+        GoldenBytes {
+            codes: self.codes.iter().map(|&q| q as u8).collect(),
+            coords: f32s(&self.coords),
+            outputs: f32s(&self.outputs),
+            logits: f32s(&self.logits),
+            scale: self.scale,
+            weights_crc: self.weights_crc,
+            class: self.class,
+        }
+    }
+}
+
+/// A golden vector's arrays as little-endian bytes; [`GoldenBytes::view`] borrows them as
+/// the format's `GoldenVector`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoldenBytes {
+    codes: Vec<u8>,
+    coords: Vec<u8>,
+    outputs: Vec<u8>,
+    logits: Vec<u8>,
+    scale: f32,
+    weights_crc: u32,
+    class: u32,
+}
+
+impl GoldenBytes {
+    /// The golden vector as the model file's section holds it.
+    pub fn view(&self) -> hyperinr_shared::GoldenVector<'_> {
+        use hyperinr_shared::{F32Slice, I8Slice};
+        hyperinr_shared::GoldenVector {
+            codes: I8Slice::new(&self.codes),
+            scale: self.scale,
+            weights_crc: self.weights_crc,
+            coords: F32Slice::new(&self.coords),
+            outputs: F32Slice::new(&self.outputs),
+            logits: F32Slice::new(&self.logits),
+            class: self.class,
+        }
+    }
+}
+
 /// Runs `model` on the int8 latent `(codes, scale)` at `coords` and records every output.
 pub fn compute_golden(
     model: &Model<'_>,

@@ -34,7 +34,7 @@ mod nn;
 
 pub use error::{Buffer, Error, GoldenCheck};
 #[cfg(feature = "std")]
-pub use golden::{compute_golden, GoldenOwned, WorkspaceBuf};
+pub use golden::{compute_golden, GoldenBytes, GoldenOwned, WorkspaceBuf};
 pub use hyperinr_shared::layout;
 pub use model::{argmax, dequantize_latent, weights_crc, Model, Sizes, StoredLatent, Workspace};
 pub use nn::{image_coord, sine};

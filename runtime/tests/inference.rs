@@ -6,8 +6,7 @@ use hyperinr_runtime::{
     compute_golden, weights_crc, Buffer, Error, GoldenCheck, Model, WorkspaceBuf,
 };
 use hyperinr_shared::example::ExampleModel;
-use hyperinr_shared::write::{f32_bytes, i8_bytes};
-use hyperinr_shared::{crc32::crc32, F32Slice, GoldenVector, I8Slice, ModelFile, HEADER_LEN};
+use hyperinr_shared::{crc32::crc32, ModelFile, HEADER_LEN};
 use proptest::prelude::*;
 
 fn example_bytes() -> Vec<u8> {
@@ -187,30 +186,10 @@ fn with_golden() -> Vec<u8> {
         .iter()
         .map(|(codes, scale)| compute_golden(&model, codes, *scale, &coords).unwrap())
         .collect();
-    let owned: Vec<[Vec<u8>; 4]> = goldens
-        .iter()
-        .map(|g| {
-            [
-                i8_bytes(&g.codes),
-                f32_bytes(&g.coords),
-                f32_bytes(&g.outputs),
-                f32_bytes(&g.logits),
-            ]
-        })
-        .collect();
+    let encoded: Vec<_> = goldens.iter().map(|g| g.encode()).collect();
     let mut file = example.file();
-    for (g, b) in goldens.iter().zip(&owned) {
-        file.golden
-            .push(GoldenVector {
-                codes: I8Slice::new(&b[0]),
-                scale: g.scale,
-                weights_crc: g.weights_crc,
-                coords: F32Slice::new(&b[1]),
-                outputs: F32Slice::new(&b[2]),
-                logits: F32Slice::new(&b[3]),
-                class: g.class,
-            })
-            .unwrap();
+    for g in &encoded {
+        file.golden.push(g.view()).unwrap();
     }
     file.to_bytes().unwrap()
 }

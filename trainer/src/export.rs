@@ -224,30 +224,8 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
                 .map_err(|e| anyhow!("{e}"))
         })
         .collect::<Result<_>>()?;
-    let owned: Vec<[Vec<u8>; 4]> = goldens
-        .iter()
-        .map(|g| {
-            [
-                i8_bytes(&g.codes),
-                f32_bytes(&g.coords),
-                f32_bytes(&g.outputs),
-                f32_bytes(&g.logits),
-            ]
-        })
-        .collect();
-    let golden = goldens
-        .iter()
-        .zip(&owned)
-        .map(|(g, b)| GoldenVector {
-            codes: I8Slice::new(&b[0]),
-            scale: g.scale,
-            weights_crc: g.weights_crc,
-            coords: F32Slice::new(&b[1]),
-            outputs: F32Slice::new(&b[2]),
-            logits: F32Slice::new(&b[3]),
-            class: g.class,
-        })
-        .collect();
+    let encoded: Vec<_> = goldens.iter().map(|g| g.encode()).collect();
+    let golden = encoded.iter().map(|g| g.view()).collect();
     let bytes = build(golden)?;
     // The file must verify itself before it leaves the trainer.
     {
