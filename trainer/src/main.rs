@@ -9,10 +9,12 @@ mod data;
 mod eval;
 mod export;
 mod fitting;
+mod idx;
 mod ift;
 mod io;
 mod latents;
 mod model;
+mod npy;
 // Point-cloud data, UDF targets and Chamfer distance for the 3D pipeline (issue #5); the
 // CLI does not use it yet, its unit tests run.
 #[allow(dead_code)]
