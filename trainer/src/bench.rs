@@ -33,13 +33,13 @@ fn bench_on<B: AutodiffBackend>(device: &B::Device, a: BenchArgs) -> Result<()> 
     // Synthetic 28×28 images: the cost of a step does not depend on pixel values.
     let n = a.batch * 4;
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    let images = ImageSet {
+    let images = crate::samples::Samples::Images(ImageSet {
         width: 28,
         height: 28,
         pixels: (0..n * 784).map(|_| rng.random::<u8>()).collect(),
         labels: vec![0; n],
         indices: (0..n as u32).collect(),
-    };
+    });
     let config = TrainingConfig::new(HyperInrConfig::new()).with_batch_size(a.batch);
     let mut t = Training::<B>::new(config, &images, device);
     let rows = |k: usize| -> Vec<usize> { (0..a.batch).map(|i| (k * a.batch + i) % n).collect() };

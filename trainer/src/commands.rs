@@ -4,9 +4,10 @@ use crate::artifacts::{load_classifier, save_classifier, LatentFile};
 use crate::backend::{dispatch, BackendKind};
 use crate::classifier::{accuracy, train_classifier, ClassifierConfig};
 use crate::data::{load_fashion_mnist, ImageSet, SplitName, FASHION_CLASSES};
-use crate::eval::{evaluate, run_sample, EvalReport};
+use crate::eval::{evaluate, evaluate_shapes, run_sample, EvalReport};
 use crate::export::{dequantized_latents, hypernet_from_file, model_config_from_file};
 use crate::fitting::{fit_latents, FitConfig};
+use crate::samples::{load_samples, DatasetKind, Samples, ShapeSet, UdfConfig};
 use crate::training::{RunDir, Training, TrainingConfig};
 use anyhow::{anyhow, bail, Context, Result};
 use burn::tensor::backend::AutodiffBackend;
@@ -15,20 +16,64 @@ use std::path::{Path, PathBuf};
 
 const DEFAULT_DATA: &str = "/usr/share/datasets/fashion-mnist";
 
-fn load_split(data: &Path, split: SplitName, limit: usize) -> Result<ImageSet> {
-    let set = load_fashion_mnist(data, split)?;
-    let set = if limit > 0 { set.take(limit) } else { set };
-    if set.is_empty() {
-        bail!("{}: split {split:?} has no images", data.display());
+/// `--data`, or FashionMNIST's Debian location; point-cloud datasets have no default.
+fn data_dir(kind: DatasetKind, data: &Option<PathBuf>) -> Result<PathBuf> {
+    match (data, kind) {
+        (Some(d), _) => Ok(d.clone()),
+        (None, DatasetKind::FashionMnist) => Ok(PathBuf::from(DEFAULT_DATA)),
+        (None, k) => bail!(
+            "--dataset {}: give the dataset folder with --data DIR (e.g. ../shared/data/modelnet40)",
+            k.name()
+        ),
     }
-    Ok(set)
+}
+
+/// The run's saved configuration.
+fn run_config(run: &RunDir) -> Result<(TrainingConfig, String)> {
+    let text = std::fs::read_to_string(run.config())
+        .with_context(|| format!("reading {}", run.config().display()))?;
+    let config = TrainingConfig::from_json(text.as_bytes())
+        .with_context(|| format!("{}: not a training configuration", run.config().display()))?;
+    Ok((config, text))
+}
+
+impl TrainingConfig {
+    /// Class names in label order (runs made before shapes existed stored none: FashionMNIST).
+    pub fn classes(&self) -> Vec<String> {
+        if self.class_names.is_empty() {
+            FASHION_CLASSES.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.class_names.clone()
+        }
+    }
+
+    /// The UDF sampling of a shape run (the default for images, where it is unused).
+    pub fn udf_or_default(&self) -> UdfConfig {
+        self.udf.clone().unwrap_or_else(UdfConfig::new)
+    }
+}
+
+/// Comma-separated widths, e.g. `256,256`.
+fn parse_widths(s: &str) -> std::result::Result<Vec<usize>, String> {
+    s.split(',')
+        .map(|w| {
+            w.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&v| v > 0)
+                .ok_or_else(|| format!("`{w}` is not a positive width"))
+        })
+        .collect()
 }
 
 #[derive(clap::Args, Clone)]
 pub struct TrainArgs {
-    /// Folder with the four official FashionMNIST IDX files (plain or .gz).
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub data: PathBuf,
+    #[arg(long, value_enum, default_value_t = DatasetKind::FashionMnist)]
+    pub dataset: DatasetKind,
+    /// FashionMNIST: folder with the four official IDX files (plain or .gz; default
+    /// /usr/share/datasets/fashion-mnist). Shapes: the per-class `.npy` folder.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Run directory (config, checkpoint, metrics).
     #[arg(long)]
     pub run: PathBuf,
@@ -47,6 +92,15 @@ pub struct TrainArgs {
     pub lr_latent: f32,
     #[arg(long, default_value_t = 64)]
     pub latent_dim: usize,
+    /// Hypernetwork hidden widths.
+    #[arg(long, value_parser = parse_widths, default_value = "256,256")]
+    pub hyper_hidden: std::vec::Vec<usize>,
+    /// SIREN hidden widths.
+    #[arg(long, value_parser = parse_widths, default_value = "32,32")]
+    pub siren_hidden: std::vec::Vec<usize>,
+    /// Shapes: query points per shape and step.
+    #[arg(long, default_value_t = 2048)]
+    pub queries: usize,
     #[arg(long, default_value_t = 1e-4)]
     pub latent_l2: f32,
     #[arg(long, default_value_t = 42)]
@@ -64,44 +118,63 @@ pub fn train(a: TrainArgs) -> Result<()> {
 }
 
 fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
-    let images = load_split(&a.data, SplitName::Train, a.limit)?;
     let run = RunDir(a.run.clone());
     std::fs::create_dir_all(&run.0).with_context(|| format!("creating {}", run.0.display()))?;
-    let mut training = if a.resume && run.checkpoint().exists() {
-        let t = Training::<B>::load(
-            &run.checkpoint(),
-            Some(images.len()),
-            (images.width, images.height),
-            device,
-        )?;
+    let data = data_dir(a.dataset, &a.data)?;
+    let resuming = a.resume && run.checkpoint().exists();
+    let (udf, seed) = if resuming {
+        let (config, _) = run_config(&run)?;
+        if config.dataset != a.dataset {
+            bail!(
+                "{}: the run trains on `{}`, not `{}`",
+                run.config().display(),
+                config.dataset.name(),
+                a.dataset.name()
+            );
+        }
+        (config.udf_or_default(), config.seed)
+    } else {
+        (UdfConfig::new().with_queries(a.queries), a.seed)
+    };
+    let samples = load_samples(a.dataset, &data, SplitName::Train, a.limit, &udf, seed)?;
+    let mut training = if resuming {
+        let t = Training::<B>::load(&run.checkpoint(), Some(&samples), device)?;
         eprintln!("resuming {} after epoch {}", run.0.display(), t.epoch);
         t
     } else {
         let mut model = crate::model::HyperInrConfig::new();
         model.latent_dim = a.latent_dim;
-        let config = TrainingConfig::new(model)
+        model.hyper_hidden = a.hyper_hidden.clone();
+        model.siren_hidden = a.siren_hidden.clone();
+        model.in_dim = a.dataset.in_dim();
+        let mut config = TrainingConfig::new(model)
+            .with_dataset(a.dataset)
+            .with_class_names(crate::samples::class_names(&samples))
             .with_epochs(a.epochs)
             .with_batch_size(a.batch)
             .with_lr_hyper(a.lr_hyper)
             .with_lr_latent(a.lr_latent)
             .with_latent_l2(a.latent_l2)
             .with_seed(a.seed);
+        if a.dataset.is_shapes() {
+            config.udf = Some(udf);
+        }
         crate::io::write_atomic(&run.config(), config.to_string().as_bytes())?;
-        crate::io::write_atomic(&run.0.join("data.sha256"), images.sha256().as_bytes())?;
-        Training::<B>::new(config, &images, device)
+        crate::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
+        Training::<B>::new(config, &samples, device)
     };
     if !run.0.join("data.sha256").exists() {
-        crate::io::write_atomic(&run.0.join("data.sha256"), images.sha256().as_bytes())?;
+        crate::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
     }
     training.config.epochs = a.epochs.max(training.epoch);
-    training.run(&images, &run, a.quiet)?;
+    training.run(&samples, &run, a.quiet)?;
     // The jointly trained latents, in the same file format as fitted ones.
     LatentFile {
         split: SplitName::Train,
         dim: training.latents.dim,
         values: training.latents.values.clone(),
-        labels: images.labels.clone(),
-        indices: images.indices.clone(),
+        labels: samples.labels().to_vec(),
+        indices: samples.indices().to_vec(),
     }
     .save(&run.latents("train-joint"))?;
     Ok(())
@@ -111,11 +184,12 @@ fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> 
 pub struct FitArgs {
     #[arg(long)]
     pub run: PathBuf,
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub data: PathBuf,
+    /// The dataset folder (default: FashionMNIST's Debian location; the run names the dataset).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     #[arg(long, value_enum)]
     pub split: SplitName,
-    /// Fit only the first N images of the split (0 = all).
+    /// Fit only the first N samples of the split (0 = all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
     #[arg(long, default_value_t = 30)]
@@ -136,16 +210,17 @@ pub fn fit(a: FitArgs) -> Result<()> {
 
 fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
     let run = RunDir(a.run.clone());
-    let images = load_split(&a.data, a.split, a.limit)?;
-    let cfg_text = std::fs::read_to_string(run.config())
-        .with_context(|| format!("reading {}", run.config().display()))?;
-    let config: TrainingConfig = serde_json::from_str(&cfg_text)?;
-    let training = Training::<B>::load(
-        &run.checkpoint(),
-        None,
-        (images.width, images.height),
-        device,
+    let (config, _) = run_config(&run)?;
+    let data = data_dir(config.dataset, &a.data)?;
+    let samples = load_samples(
+        config.dataset,
+        &data,
+        a.split,
+        a.limit,
+        &config.udf_or_default(),
+        config.seed,
     )?;
+    let training = Training::<B>::load(&run.checkpoint(), None, device)?;
     let fit_cfg = FitConfig::new()
         .with_steps(a.steps)
         .with_lr(a.lr)
@@ -154,7 +229,7 @@ fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
     let table = fit_latents(
         &config.model,
         &training.hypernet,
-        &images,
+        &samples,
         &fit_cfg,
         device,
         a.quiet,
@@ -164,8 +239,8 @@ fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
         split: a.split,
         dim: table.dim,
         values: table.values,
-        labels: images.labels.clone(),
-        indices: images.indices.clone(),
+        labels: samples.labels().to_vec(),
+        indices: samples.indices().to_vec(),
     }
     .save(&run.latents(&name))?;
     crate::io::write_atomic(
@@ -174,7 +249,7 @@ fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
     )?;
     eprintln!(
         "fitted {} latents of split {name} into {}",
-        images.len(),
+        samples.len(),
         run.latents(&name).display()
     );
     Ok(())
@@ -203,6 +278,7 @@ pub fn classifier(a: ClassifierArgs) -> Result<()> {
 
 fn classifier_on<B: AutodiffBackend>(device: &B::Device, a: ClassifierArgs) -> Result<()> {
     let run = RunDir(a.run.clone());
+    let (config, _) = run_config(&run)?;
     let train = LatentFile::load(&run.latents(&a.train_latents))?;
     let val = LatentFile::load(&run.latents("val")).ok();
     let cfg = ClassifierConfig::new()
@@ -224,7 +300,7 @@ fn classifier_on<B: AutodiffBackend>(device: &B::Device, a: ClassifierArgs) -> R
         &train_q,
         &train.labels,
         train.dim,
-        FASHION_CLASSES.len(),
+        config.classes().len(),
         val_ref,
         device,
     )?;
@@ -265,26 +341,46 @@ pub fn export(a: ExportArgs) -> Result<()> {
         None => (a.latents.clone(), usize::MAX),
     };
     let latents = LatentFile::load(&run.latents(&name))?.take(limit);
-    let cfg_text = std::fs::read_to_string(run.config())?;
-    let config: TrainingConfig = serde_json::from_str(&cfg_text)?;
+    let (config, cfg_text) = run_config(&run)?;
     let clf = load_classifier(&run.0.join("classifier.json"))?;
     type Cpu = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
     let device = Default::default();
-    let training = Training::<Cpu>::load(&run.checkpoint(), None, (28, 28), &device)?;
+    let training = Training::<Cpu>::load(&run.checkpoint(), None, &device)?;
     let data_hash =
         std::fs::read_to_string(run.0.join("data.sha256")).unwrap_or_else(|_| "unknown".into());
-    let mut coords = Vec::new();
-    for k in 0..16u32 {
-        coords.push(hyperinr_runtime::image_coord((k * 7) % 28, 28));
-        coords.push(hyperinr_runtime::image_coord((k * 11 + 3) % 28, 28));
-    }
+    let (input, golden_coords) = if config.dataset.is_shapes() {
+        // 16 points spread over the unit cube (a fixed low-discrepancy pattern).
+        let coords = (0..16u32)
+            .flat_map(|k| {
+                [0.618_034f32, 0.754_877_7, 0.569_840_3]
+                    .map(|a| ((k as f32 + 0.5) * a).fract() * 2.0 - 1.0)
+            })
+            .collect();
+        let clamp = config.udf_or_default().clamp;
+        (
+            hyperinr_shared::InputKind::PointCloud { udf_clamp: clamp },
+            coords,
+        )
+    } else {
+        let mut coords = Vec::new();
+        for k in 0..16u32 {
+            coords.push(hyperinr_runtime::image_coord((k * 7) % 28, 28));
+            coords.push(hyperinr_runtime::image_coord((k * 11 + 3) % 28, 28));
+        }
+        (
+            hyperinr_shared::InputKind::Image {
+                width: 28,
+                height: 28,
+            },
+            coords,
+        )
+    };
+    let classes = config.classes();
+    let class_refs: Vec<&str> = classes.iter().map(String::as_str).collect();
     let bytes = crate::export::export(&crate::export::ExportInput {
-        dataset: "fashion-mnist",
-        input: hyperinr_shared::InputKind::Image {
-            width: 28,
-            height: 28,
-        },
-        class_names: &FASHION_CLASSES,
+        dataset: config.dataset.name(),
+        input,
+        class_names: &class_refs,
         model: &config.model,
         hypernet: crate::export::hypernet_rows(&training.hypernet),
         classifier: &clf,
@@ -292,7 +388,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
         seed: config.seed,
         data_hash: data_hash.trim(),
         training_config: &cfg_text,
-        golden_coords: coords,
+        golden_coords,
     })?;
     crate::io::write_atomic(&a.out, &bytes)?;
     // Float model (float latents, float classifier) vs the int8 file, on the stored latents.
@@ -327,10 +423,11 @@ pub fn export(a: ExportArgs) -> Result<()> {
 pub struct EvalArgs {
     #[arg(long)]
     pub model: PathBuf,
-    #[arg(long, default_value = "fashion-mnist")]
-    pub dataset: String,
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub data: PathBuf,
+    #[arg(long, value_enum, default_value_t = DatasetKind::FashionMnist)]
+    pub dataset: DatasetKind,
+    /// The dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = SplitName::Test)]
     pub split: SplitName,
     /// Evaluate only the first N samples (0 = all).
@@ -343,6 +440,10 @@ pub struct EvalArgs {
     pub fit_steps: usize,
     #[arg(long, default_value_t = 2e-2)]
     pub fit_lr: f32,
+    /// Shapes: surface points for the Chamfer distance are where the reconstructed UDF < ε
+    /// (unit-sphere units).
+    #[arg(long, default_value_t = 0.02)]
+    pub eps: f32,
     #[arg(long)]
     pub json: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
@@ -361,48 +462,80 @@ fn open_model<'a>(bytes: &'a [u8], path: &Path, dataset: &str) -> Result<Model<'
     Ok(model)
 }
 
+/// How the model's training run observed shapes (from its provenance; defaults otherwise,
+/// with the file's clamp).
+fn model_udf(model: &Model<'_>) -> UdfConfig {
+    let from_run = TrainingConfig::from_json(model.file().provenance.training_config.as_bytes())
+        .ok()
+        .and_then(|c| c.udf);
+    match (from_run, model.config().input) {
+        (Some(u), _) => u,
+        (None, hyperinr_shared::InputKind::PointCloud { udf_clamp }) => {
+            UdfConfig::new().with_clamp(udf_clamp)
+        }
+        (None, _) => UdfConfig::new(),
+    }
+}
+
 pub fn eval(a: EvalArgs) -> Result<()> {
     let report = eval_report(&a)?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
+        let quality = match (report.psnr_db, report.chamfer) {
+            (Some(p), _) => format!("PSNR {p:.2} dB"),
+            (_, Some(c)) => format!("Chamfer {c:.4} (ε {})", a.eps),
+            _ => String::new(),
+        };
         println!(
-            "accuracy {:.4} over {} samples, PSNR {:.2} dB ({} latents)",
+            "accuracy {:.4} over {} samples, {quality} ({} latents)",
             report.accuracy,
             report.samples,
-            report.psnr_db,
             if report.fitted { "fitted" } else { "stored" }
         );
     }
     Ok(())
 }
 
-pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
-    if a.dataset != "fashion-mnist" {
-        bail!(
-            "--dataset {}: this build evaluates `fashion-mnist` only",
-            a.dataset
-        );
+/// Accuracy and reconstruction quality of `latents` (dequantised) for `samples`.
+fn evaluate_samples(
+    model: &Model<'_>,
+    latents: &[f32],
+    samples: &Samples,
+    fitted: bool,
+    eps: f32,
+) -> Result<EvalReport> {
+    match samples {
+        Samples::Images(s) => evaluate(model, latents, s, fitted),
+        Samples::Shapes(s) => evaluate_shapes(model, latents, s, fitted, eps),
     }
+}
+
+pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
     let bytes = crate::export::read_model_file(&a.model)?;
-    let model = open_model(&bytes, &a.model, &a.dataset)?;
-    let split_images = load_fashion_mnist(&a.data, a.split)?;
+    let model = open_model(&bytes, &a.model, a.dataset.name())?;
+    let data = data_dir(a.dataset, &a.data)?;
+    let udf = model_udf(&model);
+    let split_samples = load_samples(
+        a.dataset,
+        &data,
+        a.split,
+        0,
+        &udf,
+        model.file().provenance.seed,
+    )?;
     if a.fit {
-        let images = if a.limit > 0 {
-            split_images.take(a.limit)
-        } else {
-            split_images
-        };
+        let samples = split_samples.take(a.limit)?;
         let latents = dispatch!(
             a.backend,
             fit_for_model,
             &model,
-            &images,
+            &samples,
             a.fit_steps,
             a.fit_lr,
             true
         )?;
-        return evaluate(&model, &latents, &images, true);
+        return evaluate_samples(&model, &latents, &samples, true, a.eps);
     }
     let stored = model.file().latents.split;
     if stored != a.split.to_format() {
@@ -419,37 +552,27 @@ pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
     for (i, z) in latents.chunks_exact_mut(dim).enumerate() {
         let info = model.stored_latent(i, z).map_err(|e| anyhow!("{e}"))?;
         let idx = info.dataset_index as usize;
-        if idx >= split_images.len() {
+        if idx >= split_samples.len() {
             bail!(
-                "{}: stored latent {i} refers to image {idx}, {} has {}",
+                "{}: stored latent {i} refers to sample {idx}, {} has {}",
                 a.model.display(),
-                a.data.display(),
-                split_images.len()
+                data.display(),
+                split_samples.len()
             );
         }
         picked.push(idx);
     }
-    let n_px = split_images.pixel_count();
-    let images = ImageSet {
-        width: split_images.width,
-        height: split_images.height,
-        pixels: picked
-            .iter()
-            .flat_map(|&i| split_images.pixels[i * n_px..(i + 1) * n_px].to_vec())
-            .collect(),
-        // Labels from the dataset folder, not from the model file.
-        labels: picked.iter().map(|&i| split_images.labels[i]).collect(),
-        indices: picked.iter().map(|&i| i as u32).collect(),
-    };
-    evaluate(&model, &latents, &images, false)
+    // Labels come from the dataset folder, not from the model file.
+    let samples = split_samples.select(&picked)?;
+    evaluate_samples(&model, &latents, &samples, false, a.eps)
 }
 
-/// Fits latents for `images` with the model file's dequantised hypernetwork and returns
+/// Fits latents for `samples` with the model file's dequantised hypernetwork and returns
 /// them after an int8 round trip (what the device would store).
 fn fit_for_model<B: AutodiffBackend>(
     device: &B::Device,
     model: &Model<'_>,
-    images: &ImageSet,
+    samples: &Samples,
     steps: usize,
     lr: f32,
     quiet: bool,
@@ -457,7 +580,7 @@ fn fit_for_model<B: AutodiffBackend>(
     let cfg = model_config_from_file(model.file());
     let hypernet = hypernet_from_file::<B>(model.file(), device)?;
     let fit_cfg = FitConfig::new().with_steps(steps).with_lr(lr);
-    let table = fit_latents(&cfg, &hypernet, images, &fit_cfg, device, quiet)?;
+    let table = fit_latents(&cfg, &hypernet, samples, &fit_cfg, device, quiet)?;
     dequantized_latents(&table.values, table.dim)
 }
 
@@ -465,7 +588,8 @@ fn fit_for_model<B: AutodiffBackend>(
 pub struct ClassifyArgs {
     #[arg(long)]
     pub model: PathBuf,
-    /// A PNG of any size; converted to 28×28 grayscale.
+    /// Image models: a PNG of any size (converted to the model's size, grayscale).
+    /// Shape models: an `.npy` `(N, 3)` float32 point cloud (normalised to the unit sphere).
     #[arg(long)]
     pub input: PathBuf,
     /// Invert intensities (for dark objects on a light background).
@@ -478,31 +602,44 @@ pub struct ClassifyArgs {
 pub fn classify(a: ClassifyArgs) -> Result<()> {
     let bytes = crate::export::read_model_file(&a.model)?;
     let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
-    let (w, h) = match model.config().input {
-        hyperinr_shared::InputKind::Image { width, height } => (width as usize, height as usize),
-        _ => bail!("{}: not an image model", a.model.display()),
-    };
-    let gray = crate::render::read_png_gray(&a.input, w, h)?;
-    let pixels: Vec<u8> = gray
-        .iter()
-        .map(|&v| {
-            ((if a.invert { 1.0 - v } else { v }) * 255.0)
-                .round()
-                .clamp(0.0, 255.0) as u8
-        })
-        .collect();
-    let images = ImageSet {
-        width: w,
-        height: h,
-        pixels,
-        labels: vec![0],
-        indices: vec![0],
+    let samples = match model.config().input {
+        hyperinr_shared::InputKind::Image { width, height } => {
+            let (w, h) = (width as usize, height as usize);
+            let gray = crate::render::read_png_gray(&a.input, w, h)?;
+            let pixels: Vec<u8> = gray
+                .iter()
+                .map(|&v| {
+                    ((if a.invert { 1.0 - v } else { v }) * 255.0)
+                        .round()
+                        .clamp(0.0, 255.0) as u8
+                })
+                .collect();
+            Samples::Images(ImageSet {
+                width: w,
+                height: h,
+                pixels,
+                labels: vec![0],
+                indices: vec![0],
+            })
+        }
+        hyperinr_shared::InputKind::PointCloud { .. } => {
+            let mut cloud = crate::npy::read_npy_points(&a.input)?;
+            crate::pointcloud::normalize_unit_sphere(&mut cloud);
+            let set = crate::pointcloud::PointCloudSet {
+                clouds: vec![cloud],
+                labels: vec![0],
+                class_names: vec![],
+                paths: vec![a.input.clone()],
+                indices: vec![0],
+            };
+            Samples::Shapes(ShapeSet::new(set, model_udf(&model), 0)?)
+        }
     };
     let device = Default::default();
     let z = fit_for_model::<crate::backend::CpuBackend>(
         &device,
         &model,
-        &images,
+        &samples,
         a.fit_steps,
         2e-2,
         true,
@@ -516,11 +653,27 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
     let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
     let conf = 1.0 / sum;
     let name = model.config().class_name(class).unwrap_or("?");
-    let r = run_sample(&model, &z, &images.pixels)?;
-    println!(
-        "{name} (class {class}), confidence {conf:.3}, reconstruction PSNR {:.2} dB",
-        crate::training::psnr(r.sq_err / (w * h) as f64)
-    );
+    let quality = match &samples {
+        Samples::Images(images) => {
+            let r = run_sample(&model, &z, &images.pixels)?;
+            format!(
+                "reconstruction PSNR {:.2} dB",
+                crate::training::psnr(r.sq_err / images.pixels.len() as f64)
+            )
+        }
+        Samples::Shapes(shapes) => {
+            let eps = 0.02;
+            match crate::eval::reconstruct_surface(&model, &z, crate::eval::CHAMFER_POINTS, eps, 0)
+            {
+                Ok((points, _)) => format!(
+                    "reconstruction Chamfer {:.4} (ε {eps})",
+                    crate::pointcloud::chamfer_distance(shapes.clouds.cloud(0), &points)?
+                ),
+                Err(e) => format!("no reconstructed surface: {e}"),
+            }
+        }
+    };
+    println!("{name} (class {class}), confidence {conf:.3}, {quality}");
     Ok(())
 }
 
@@ -598,56 +751,118 @@ pub fn inspect(a: InspectArgs) -> Result<()> {
 pub struct RenderArgs {
     #[arg(long)]
     pub model: PathBuf,
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub data: PathBuf,
+    /// The dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     #[arg(long)]
     pub out: PathBuf,
-    /// Number of stored latents to show.
-    #[arg(long, default_value_t = 24)]
-    pub count: usize,
+    /// Number of stored latents to show (default: 24 images, 6 shapes).
+    #[arg(long)]
+    pub count: Option<usize>,
 }
 
 pub fn render(a: RenderArgs) -> Result<()> {
     let bytes = crate::export::read_model_file(&a.model)?;
     let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let kind = DatasetKind::from_name(model.config().dataset)
+        .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     let split = match model.file().latents.split {
         hyperinr_shared::Split::Train => SplitName::Train,
         hyperinr_shared::Split::Validation => SplitName::Val,
         hyperinr_shared::Split::Test => SplitName::Test,
     };
-    let images = load_fashion_mnist(&a.data, split)?;
+    let data = data_dir(kind, &a.data)?;
+    let samples = load_samples(kind, &data, split, 0, &model_udf(&model), 0)?;
+    let count = a
+        .count
+        .unwrap_or(if kind.is_shapes() { 6 } else { 24 })
+        .min(model.latent_count());
     let mut z = vec![0.0; model.sizes().latent];
-    let mut pairs = Vec::new();
-    for i in 0..a.count.min(model.latent_count()) {
+    let mut picked = Vec::new();
+    let mut latents = Vec::new();
+    for i in 0..count {
         let info = model.stored_latent(i, &mut z).map_err(|e| anyhow!("{e}"))?;
-        let img = images.image(info.dataset_index as usize);
-        let r = run_sample(&model, &z, img)?;
-        pairs.push((img.iter().map(|&p| p as f32 / 255.0).collect(), r.pixels));
+        let idx = info.dataset_index as usize;
+        if idx >= samples.len() {
+            bail!(
+                "{}: stored latent {i} refers to sample {idx}, {} has {}",
+                a.model.display(),
+                data.display(),
+                samples.len()
+            );
+        }
+        picked.push(idx);
+        latents.push(z.clone());
     }
-    let (w, h, px) = crate::render::pair_grid(&pairs, images.width, images.height, 6, 3);
-    crate::render::write_gray_png(&a.out, w, h, &px)?;
+    match samples.select(&picked)? {
+        Samples::Images(images) => {
+            let mut pairs = Vec::new();
+            for (k, z) in latents.iter().enumerate() {
+                let img = images.image(k);
+                let r = run_sample(&model, z, img)?;
+                pairs.push((img.iter().map(|&p| p as f32 / 255.0).collect(), r.pixels));
+            }
+            let (w, h, px) = crate::render::pair_grid(&pairs, images.width, images.height, 6, 3);
+            crate::render::write_gray_png(&a.out, w, h, &px)?;
+        }
+        Samples::Shapes(shapes) => {
+            let mut rows = Vec::new();
+            for (k, z) in latents.iter().enumerate() {
+                let (points, _) = crate::eval::reconstruct_surface(
+                    &model,
+                    z,
+                    crate::eval::CHAMFER_POINTS,
+                    0.02,
+                    k as u64,
+                )?;
+                rows.push((shapes.clouds.cloud(k).to_vec(), points));
+            }
+            crate::render::write_shape_grid(&a.out, &rows)?;
+        }
+    }
     eprintln!(
-        "wrote {} ({} originals | reconstructions)",
-        a.out.display(),
-        pairs.len()
+        "wrote {} ({count} originals | runtime reconstructions)",
+        a.out.display()
     );
     Ok(())
 }
 
 #[derive(clap::Args, Clone)]
 pub struct SubsetArgs {
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub from: PathBuf,
+    #[arg(long, value_enum, default_value_t = DatasetKind::FashionMnist)]
+    pub dataset: DatasetKind,
+    /// The full dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist).
+    #[arg(long)]
+    pub from: Option<PathBuf>,
     #[arg(long)]
     pub to: PathBuf,
+    /// Training samples: images in all (FashionMNIST) or files per class (shapes).
     #[arg(long, default_value_t = 2000)]
     pub train: usize,
+    /// Test samples: images in all (FashionMNIST) or files per class (shapes).
     #[arg(long, default_value_t = 500)]
     pub test: usize,
 }
 
 pub fn make_subset(a: SubsetArgs) -> Result<()> {
-    crate::data::make_subset(&a.from, &a.to, a.train, a.test)
+    let from = data_dir(a.dataset, &a.from)?;
+    if !a.dataset.is_shapes() {
+        return crate::data::make_subset(&from, &a.to, a.train, a.test);
+    }
+    let classes: Option<&[&str]> = match a.dataset {
+        DatasetKind::Modelnet10 => Some(&crate::pointcloud::MODELNET10_CLASSES),
+        _ => None,
+    };
+    let summary =
+        crate::pointcloud::make_pointcloud_subset(&from, &a.to, classes, a.train, a.test)?;
+    eprintln!(
+        "wrote {}: {} classes, {} train / {} test files",
+        a.to.display(),
+        summary.classes.len(),
+        summary.train_files,
+        summary.test_files
+    );
+    Ok(())
 }
 
 #[derive(clap::Args, Clone)]
@@ -671,7 +886,8 @@ pub fn demo(a: DemoArgs) -> Result<()> {
     let say = |what: &str| eprintln!("[demo {:>6.1}s] {what}", started.elapsed().as_secs_f64());
     say("training on the in-repo subset");
     train(TrainArgs {
-        data: a.data.clone(),
+        dataset: DatasetKind::FashionMnist,
+        data: Some(a.data.clone()),
         run: run.clone(),
         resume: false,
         backend: a.backend,
@@ -680,6 +896,9 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         lr_hyper: 1e-3,
         lr_latent: 1e-2,
         latent_dim: 64,
+        hyper_hidden: vec![256, 256],
+        siren_hidden: vec![32, 32],
+        queries: 2048,
         latent_l2: 1e-4,
         seed: 42,
         limit: 0,
@@ -689,7 +908,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         say(&format!("fitting {split:?} latents (φ frozen)"));
         fit(FitArgs {
             run: run.clone(),
-            data: a.data.clone(),
+            data: Some(a.data.clone()),
             split,
             limit: 0,
             steps: a.fit_steps,
@@ -718,13 +937,14 @@ pub fn demo(a: DemoArgs) -> Result<()> {
     say("evaluating stored latents with the runtime");
     let mut e = EvalArgs {
         model: model.clone(),
-        dataset: "fashion-mnist".into(),
-        data: a.data.clone(),
+        dataset: DatasetKind::FashionMnist,
+        data: Some(a.data.clone()),
         split: SplitName::Test,
         limit: 0,
         fit: false,
         fit_steps: a.fit_steps,
         fit_lr: 2e-2,
+        eps: 0.02,
         json: true,
         backend: a.backend,
     };
@@ -735,9 +955,9 @@ pub fn demo(a: DemoArgs) -> Result<()> {
     say("rendering");
     render(RenderArgs {
         model: model.clone(),
-        data: a.data.clone(),
+        data: Some(a.data.clone()),
         out: run.join("reconstructions.png"),
-        count: 24,
+        count: Some(24),
     })?;
     inspect(InspectArgs { model })?;
     say("done");

@@ -64,11 +64,6 @@ impl ImageSet {
         self.labels.len()
     }
 
-    /// `true` when empty.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
     /// Pixels per image.
     pub fn pixel_count(&self) -> usize {
         self.width * self.height

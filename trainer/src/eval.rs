@@ -1,9 +1,15 @@
-//! Evaluation of a `.hinr` model with the runtime: classification accuracy and PSNR of
-//! runtime reconstructions, on stored latents or on freshly fitted ones.
+//! Evaluation of a `.hinr` model with the runtime: classification accuracy, and the quality
+//! of runtime reconstructions (PSNR for images, Chamfer distance for shapes), on stored
+//! latents or on freshly fitted ones.
 
 use crate::data::ImageSet;
+use crate::pointcloud::{chamfer_distance, SurfaceSearch};
+use crate::samples::ShapeSet;
 use anyhow::{anyhow, Result};
 use hyperinr_runtime::Model;
+
+/// Points extracted from each reconstructed shape for the Chamfer distance.
+pub const CHAMFER_POINTS: usize = 2048;
 
 /// What `hyperinr eval --json` prints.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -12,8 +18,20 @@ pub struct EvalReport {
     pub accuracy: f64,
     /// Samples evaluated.
     pub samples: usize,
-    /// PSNR over all pixels of all evaluated images, reconstructions clamped to [0, 1].
-    pub psnr_db: f64,
+    /// Images: PSNR over all pixels of all evaluated images, reconstructions clamped to [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psnr_db: Option<f64>,
+    /// Shapes: mean over shapes of the symmetric Chamfer distance (unit-sphere units, not
+    /// squared) between the input cloud and [`CHAMFER_POINTS`] points where the runtime's
+    /// reconstructed UDF is below `chamfer_eps`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chamfer: Option<f64>,
+    /// Shapes: the ε of the surface extraction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chamfer_eps: Option<f64>,
+    /// Shapes: reconstructions with no point below ε (left out of `chamfer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chamfer_failures: Option<usize>,
     /// Whether latents were fitted now (φ frozen) rather than read from the model.
     pub fitted: bool,
 }
@@ -102,7 +120,120 @@ pub fn evaluate(
     Ok(EvalReport {
         accuracy: hits as f64 / n.max(1) as f64,
         samples: n,
-        psnr_db: crate::training::psnr(mse),
+        psnr_db: Some(crate::training::psnr(mse)),
+        chamfer: None,
+        chamfer_eps: None,
+        chamfer_failures: None,
+        fitted,
+    })
+}
+
+/// Points where the runtime's reconstruction of `latent` has UDF below `eps`
+/// (uniform over that shell, up to `n_points`), and the predicted class.
+pub fn reconstruct_surface(
+    model: &Model<'_>,
+    latent: &[f32],
+    n_points: usize,
+    eps: f32,
+    seed: u64,
+) -> Result<(Vec<f32>, usize)> {
+    let s = model.sizes();
+    let mut w = vec![0.0f32; s.weights];
+    let mut scratch = vec![0.0f32; s.scratch];
+    let mut logits = vec![0.0f32; s.logits];
+    model
+        .decode_weights(latent, &mut w, &mut scratch)
+        .map_err(|e| anyhow!("{e}"))?;
+    let class = model
+        .classify(latent, &mut logits, &mut scratch)
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut failed = None;
+    let sample = SurfaceSearch::default().run(
+        |coords| {
+            let mut out = vec![0.0f32; coords.len() / 3 * s.out_dim];
+            if let Err(e) = model.eval_siren(&w, coords, &mut out, &mut scratch) {
+                failed = Some(e);
+            }
+            out
+        },
+        n_points,
+        eps,
+        seed,
+    );
+    if let Some(e) = failed {
+        return Err(anyhow!("{e}"));
+    }
+    Ok((sample?.points, class))
+}
+
+/// Evaluates `latents` (`len × dim`, already int8-dequantised) against `shapes`: accuracy,
+/// and the Chamfer distance between each input cloud and its runtime reconstruction's
+/// surface points (UDF < `eps`), in parallel over the CPU cores.
+pub fn evaluate_shapes(
+    model: &Model<'_>,
+    latents: &[f32],
+    shapes: &ShapeSet,
+    fitted: bool,
+    eps: f32,
+) -> Result<EvalReport> {
+    let dim = model.sizes().latent;
+    let n = shapes.clouds.len();
+    let threads = std::thread::available_parallelism()
+        .map(|v| v.get())
+        .unwrap_or(1);
+    let chunk = n.div_ceil(threads).max(1);
+    type Part = (usize, f64, usize, usize);
+    let results: Vec<Result<Part>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| {
+                scope.spawn(move || -> Result<Part> {
+                    let (mut hits, mut sum, mut ok, mut failed) = (0usize, 0.0f64, 0usize, 0usize);
+                    for i in start..(start + chunk).min(n) {
+                        let z = &latents[i * dim..(i + 1) * dim];
+                        let seed = shapes.clouds.indices[i] as u64;
+                        match reconstruct_surface(model, z, CHAMFER_POINTS, eps, seed) {
+                            Ok((points, class)) => {
+                                hits += (class == shapes.clouds.labels[i] as usize) as usize;
+                                sum += chamfer_distance(shapes.clouds.cloud(i), &points)?;
+                                ok += 1;
+                            }
+                            Err(_) => {
+                                // No surface below ε: still classified, left out of Chamfer.
+                                let mut logits = vec![0.0f32; model.sizes().logits];
+                                let mut scratch = vec![0.0f32; model.sizes().scratch];
+                                let class = model
+                                    .classify(z, &mut logits, &mut scratch)
+                                    .map_err(|e| anyhow!("{e}"))?;
+                                hits += (class == shapes.clouds.labels[i] as usize) as usize;
+                                failed += 1;
+                            }
+                        }
+                    }
+                    Ok((hits, sum, ok, failed))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("worker panicked"))))
+            .collect()
+    });
+    let (mut hits, mut sum, mut ok, mut failed) = (0usize, 0.0f64, 0usize, 0usize);
+    for r in results {
+        let (h, s, o, f) = r?;
+        hits += h;
+        sum += s;
+        ok += o;
+        failed += f;
+    }
+    Ok(EvalReport {
+        accuracy: hits as f64 / n.max(1) as f64,
+        samples: n,
+        psnr_db: None,
+        chamfer: Some(if ok > 0 { sum / ok as f64 } else { f64::NAN }),
+        chamfer_eps: Some(eps as f64),
+        chamfer_failures: Some(failed),
         fitted,
     })
 }

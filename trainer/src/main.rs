@@ -15,12 +15,10 @@ mod io;
 mod latents;
 mod model;
 mod npy;
-// Point-cloud data, UDF targets and Chamfer distance for the 3D pipeline (issue #5); the
-// CLI does not use it yet, its unit tests run.
-#[allow(dead_code)]
 mod pointcloud;
 mod progress;
 mod render;
+mod samples;
 mod training;
 
 // burn allocates a fresh buffer per tensor op; the system allocator hands large buffers back

@@ -255,10 +255,10 @@ pub fn siren_forward<B: Backend>(
     x
 }
 
-/// Pixel-centre coordinates of a `width × height` image, row-major, as `[1, 2, w·h]`
-/// (x row, then y row);
-/// the values come from the runtime so that trainer and runtime agree exactly.
-pub fn image_coords<B: Backend>(width: usize, height: usize, device: &B::Device) -> Tensor<B, 3> {
+/// Pixel-centre coordinates of a `width × height` image, row-major, feature-major
+/// (`[2, w·h]`: the x row, then the y row); the values come from the runtime so that trainer
+/// and runtime agree exactly.
+pub fn image_coord_values(width: usize, height: usize) -> Vec<f32> {
     let mut xs = Vec::with_capacity(width * height * 2);
     let mut ys = Vec::with_capacity(width * height);
     for r in 0..height as u32 {
@@ -268,5 +268,14 @@ pub fn image_coords<B: Backend>(width: usize, height: usize, device: &B::Device)
         }
     }
     xs.extend(ys);
-    Tensor::from_data(TensorData::new(xs, [1, 2, width * height]), device)
+    xs
+}
+
+#[cfg(test)]
+/// [`image_coord_values`] as a `[1, 2, w·h]` tensor.
+pub fn image_coords<B: Backend>(width: usize, height: usize, device: &B::Device) -> Tensor<B, 3> {
+    Tensor::from_data(
+        TensorData::new(image_coord_values(width, height), [1, 2, width * height]),
+        device,
+    )
 }

@@ -135,6 +135,8 @@ pub fn parse_npy_points(bytes: &[u8], path: &Path) -> Result<Vec<f32>> {
     Ok(values)
 }
 
+// Used by the tests and by the fuzz target's round-trip check (trainer/fuzz).
+#[cfg_attr(not(test), allow(dead_code))]
 /// The bytes of an NPY 1.0 file holding `points` as an `(N, 3)` `'<f4'` array, laid out as
 /// `numpy.save` lays it out (header padded with spaces to a multiple of 64 bytes).
 pub fn npy_points_bytes(points: &[f32]) -> Result<Vec<u8>> {

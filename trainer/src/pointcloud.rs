@@ -18,7 +18,7 @@
 //! Sampling is seeded: the same inputs and seed give the same bits (for a given build; the
 //! generator is `rand`'s `StdRng`, whose stream is pinned by `Cargo.lock`).
 
-use crate::npy::{check_cloud, npy_points_bytes, parse_npy_points, read_npy_points};
+use crate::npy::{check_cloud, parse_npy_points, read_npy_points};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use kiddo::immutable::float::kdtree::ImmutableKdTree;
 use kiddo::SquaredEuclidean;
@@ -30,10 +30,11 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+#[cfg(test)]
 /// Writes `points` (`N × 3`, `N ≥ 1`, finite) as an NPY file (see [`npy_points_bytes`]);
 /// the file appears whole or not at all.
 pub fn write_npy_points(path: &Path, points: &[f32]) -> Result<()> {
-    let bytes = npy_points_bytes(points).with_context(|| path.display().to_string())?;
+    let bytes = crate::npy::npy_points_bytes(points).with_context(|| path.display().to_string())?;
     crate::io::write_atomic(path, &bytes)
 }
 
@@ -100,21 +101,18 @@ impl PointCloudSet {
         self.clouds.len()
     }
 
-    /// `true` when there are no clouds.
-    pub fn is_empty(&self) -> bool {
-        self.clouds.is_empty()
-    }
-
     /// Cloud `i` (`N × 3` values).
     pub fn cloud(&self, i: usize) -> &[f32] {
         &self.clouds[i]
     }
 
+    #[cfg(test)]
     /// Number of points of cloud `i`.
     pub fn point_count(&self, i: usize) -> usize {
         self.clouds[i].len() / 3
     }
 
+    #[cfg(test)]
     /// The number of points every cloud has, or `None` when they differ (or the set is empty).
     pub fn uniform_point_count(&self) -> Option<usize> {
         let first = self.clouds.first()?.len() / 3;
@@ -145,6 +143,7 @@ impl PointCloudSet {
         }
     }
 
+    #[cfg(test)]
     /// The first `n` clouds (or all).
     pub fn take(&self, n: usize) -> PointCloudSet {
         self.select(&(0..n.min(self.len())).collect::<Vec<_>>())
@@ -318,6 +317,7 @@ pub fn split_validation(set: &PointCloudSet) -> (PointCloudSet, PointCloudSet) {
     (train, val)
 }
 
+#[cfg(test)]
 /// Loads the training folder of `root` and splits it with [`split_validation`]:
 /// returns (train, validation).
 pub fn load_point_clouds_train_val(
@@ -506,11 +506,6 @@ impl CloudIndex {
         self.points.len()
     }
 
-    /// Always `false`: an index has at least one point.
-    pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
-    }
-
     /// Point `i`.
     pub fn point(&self, i: usize) -> [f32; 3] {
         self.points[i]
@@ -527,6 +522,7 @@ impl CloudIndex {
         self.nearest(q).1
     }
 
+    #[cfg(test)]
     /// Distances from each of `queries` (`M × 3`) to the nearest point.
     pub fn distances(&self, queries: &[f32]) -> Result<Vec<f32>> {
         ensure!(
@@ -614,6 +610,7 @@ impl UdfSampler {
         ((n_queries as f64 * self.uniform_fraction as f64).round() as usize).min(n_queries)
     }
 
+    #[cfg(test)]
     /// Draws `n_queries` queries around `cloud` (`N × 3`) with their clamped unsigned
     /// distances: returns (`n_queries × 3` coordinates, `n_queries` targets). Near-surface
     /// queries come first, then the uniform ones. The same cloud, configuration and `seed`
@@ -878,6 +875,7 @@ impl SurfaceSearch {
     }
 }
 
+#[cfg(test)]
 /// Points of the surface a UDF describes: `n_points` points (fewer if the budget ran out)
 /// uniform over where `eval` is below `eps`, found with [`SurfaceSearch::default`] (see
 /// [`SurfaceSearch::run`]). This is how reconstructions become point sets for
@@ -900,7 +898,7 @@ pub fn surface_points_from_udf(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::npy::NPY_MAGIC;
+    use crate::npy::{npy_points_bytes, NPY_MAGIC};
 
     /// An NPY file with a hand-made header (`dict` is the header text before padding) and data.
     fn npy_with(dict: &str, data: &[u8], version: u8) -> Vec<u8> {

@@ -100,3 +100,60 @@ pub fn read_png_gray(path: &Path, w: usize, h: usize) -> Result<Vec<f32>> {
     }
     Ok(out)
 }
+
+/// Side of one orthographic projection panel, pixels.
+pub const PANEL: usize = 96;
+
+/// Draws `points` (`N × 3`, unit-sphere coordinates) into a `PANEL × PANEL` grayscale panel,
+/// projected along `axis` (0 = x, 1 = y, 2 = z): white on black, brighter where nearer the
+/// viewer, so depth reads at a glance.
+fn projection(points: &[f32], axis: usize) -> Vec<u8> {
+    let (u, v) = match axis {
+        0 => (1, 2),
+        1 => (0, 2),
+        _ => (0, 1),
+    };
+    let mut px = vec![0u8; PANEL * PANEL];
+    let to_px = |c: f32| (((c + 1.1) / 2.2) * PANEL as f32).floor() as i64;
+    for p in points.chunks_exact(3) {
+        let (x, y) = (to_px(p[u]), PANEL as i64 - 1 - to_px(p[v]));
+        if (0..PANEL as i64).contains(&x) && (0..PANEL as i64).contains(&y) {
+            let depth = ((p[axis] + 1.1) / 2.2).clamp(0.0, 1.0);
+            let shade = (90.0 + 165.0 * depth) as u8;
+            let cell = &mut px[y as usize * PANEL + x as usize];
+            *cell = (*cell).max(shade);
+        }
+    }
+    px
+}
+
+/// A PNG with one row per shape: the input cloud's three orthographic projections (along x,
+/// y, z), a gap, then the reconstruction's. Atomic write.
+pub fn write_shape_grid(path: &Path, rows: &[(Vec<f32>, Vec<f32>)]) -> Result<()> {
+    let gap = 4;
+    let width = 6 * PANEL + 5 * gap + 3 * gap;
+    let height = rows.len().max(1) * (PANEL + gap);
+    let mut img = vec![40u8; width * height];
+    for (r, (input, recon)) in rows.iter().enumerate() {
+        for (k, (cloud, axis)) in [
+            (input, 0),
+            (input, 1),
+            (input, 2),
+            (recon, 0),
+            (recon, 1),
+            (recon, 2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let panel = projection(cloud, axis);
+            let x0 = k * (PANEL + gap) + if k >= 3 { 3 * gap } else { 0 };
+            let y0 = r * (PANEL + gap);
+            for y in 0..PANEL {
+                let dst = (y0 + y) * width + x0;
+                img[dst..dst + PANEL].copy_from_slice(&panel[y * PANEL..(y + 1) * PANEL]);
+            }
+        }
+    }
+    write_gray_png(path, width, height, &img)
+}

@@ -1,9 +1,9 @@
 //! Joint auto-decoding: per-sample latents and the hypernetwork trained together on
 //! reconstruction, with per-epoch checkpoints, `metrics.csv` and resume.
 
-use crate::data::ImageSet;
 use crate::latents::LatentTable;
-use crate::model::{image_coords, siren_forward, HyperInrConfig, HyperNet};
+use crate::model::{siren_forward, HyperInrConfig, HyperNet};
+use crate::samples::{DatasetKind, Samples, UdfConfig};
 use anyhow::{bail, Context, Result};
 use burn::config::Config;
 use burn::module::Module;
@@ -22,10 +22,18 @@ use std::time::Instant;
 pub struct TrainingConfig {
     /// Model shapes.
     pub model: HyperInrConfig,
-    /// Passes over the training images.
+    /// What is trained on.
+    #[config(default = "DatasetKind::FashionMnist")]
+    pub dataset: DatasetKind,
+    /// Class names in label order (empty in runs made before shapes existed: FashionMNIST's).
+    #[config(default = "Vec::new()")]
+    pub class_names: Vec<String>,
+    /// How shapes are observed (`None` for images).
+    pub udf: Option<UdfConfig>,
+    /// Passes over the training samples.
     #[config(default = 20)]
     pub epochs: usize,
-    /// Images per step.
+    /// Samples per step.
     #[config(default = 128)]
     pub batch_size: usize,
     /// Adam learning rate of the hypernetwork.
@@ -43,6 +51,24 @@ pub struct TrainingConfig {
     /// Seed for initialisation and shuffling.
     #[config(default = 42)]
     pub seed: u64,
+}
+
+impl TrainingConfig {
+    /// Reads a saved configuration. Runs saved before shapes existed lack `dataset`,
+    /// `class_names` and `udf`: they were FashionMNIST runs, and read as such.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields
+                .entry("dataset")
+                .or_insert_with(|| serde_json::json!("fashion-mnist"));
+            fields
+                .entry("class_names")
+                .or_insert_with(|| serde_json::json!([]));
+            fields.entry("udf").or_insert(serde_json::Value::Null);
+        }
+        Ok(serde_json::from_value(value)?)
+    }
 }
 
 /// Paths inside a run directory.
@@ -67,24 +93,43 @@ impl RunDir {
     }
 }
 
-/// One training step's inputs: the batch's latents and target pixels.
-fn batch_tensors<B: AutodiffBackend>(
-    images: &ImageSet,
+/// One step's inputs: the batch's latents `[b, l]`, coordinates (`[b, in, m]`, or the
+/// shared grid `[1, in, m]`) and targets `[b, out, m]`.
+pub fn batch_tensors<B: burn::tensor::backend::Backend>(
+    samples: &Samples,
+    shared: Option<&Tensor<B, 3>>,
     latents: &LatentTable,
     rows: &[usize],
+    draw: u64,
     device: &B::Device,
-) -> (Tensor<B, 2>, Tensor<B, 3>) {
-    let n = images.pixel_count();
+) -> Result<(Tensor<B, 2>, Tensor<B, 3>, Tensor<B, 3>)> {
     let z = Tensor::from_data(
         TensorData::new(latents.gather(rows), [rows.len(), latents.dim]),
         device,
     );
-    let target: Vec<f32> = rows
-        .iter()
-        .flat_map(|&r| images.image(r).iter().map(|&p| p as f32 / 255.0))
-        .collect();
-    let target = Tensor::from_data(TensorData::new(target, [rows.len(), 1, n]), device);
-    (z, target)
+    let obs = samples.observe(rows, draw)?;
+    let m = obs.points;
+    let coords = match (obs.coords, shared) {
+        (Some(c), _) => Tensor::from_data(
+            TensorData::new(c, [rows.len(), samples.in_dim(), m]),
+            device,
+        ),
+        (None, Some(grid)) => grid.clone(),
+        (None, None) => bail!("samples without coordinates"),
+    };
+    let out = obs.targets.len() / (rows.len() * m).max(1);
+    let target = Tensor::from_data(TensorData::new(obs.targets, [rows.len(), out, m]), device);
+    Ok((z, coords, target))
+}
+
+/// The grid shared by every sample of `samples`, as a `[1, in, m]` tensor (images).
+pub fn shared_coords<B: burn::tensor::backend::Backend>(
+    samples: &Samples,
+    device: &B::Device,
+) -> Option<Tensor<B, 3>> {
+    samples.shared_coords().map(|(values, m)| {
+        Tensor::from_data(TensorData::new(values, [1, samples.in_dim(), m]), device)
+    })
 }
 
 /// Mean squared reconstruction error `[1]` and the loss with the latent penalty.
@@ -112,6 +157,16 @@ pub fn psnr(mse: f64) -> f64 {
     -10.0 * mse.max(1e-12).log10()
 }
 
+/// The per-epoch figure beside the MSE: PSNR (dB) for images, RMSE of the clamped distance
+/// (unit-sphere units) for shapes.
+fn quality(dataset: DatasetKind, mse: f64) -> (&'static str, f64) {
+    if dataset.is_shapes() {
+        ("train_udf_rmse", mse.max(0.0).sqrt())
+    } else {
+        ("train_psnr_db", psnr(mse))
+    }
+}
+
 type HyperAdam<B> = OptimizerAdaptor<Adam, HyperNet<B>, B>;
 
 /// A training run in progress.
@@ -125,7 +180,7 @@ pub struct Training<B: AutodiffBackend> {
     pub latents: LatentTable,
     /// Epochs completed.
     pub epoch: usize,
-    coords: Tensor<B, 3>,
+    coords: Option<Tensor<B, 3>>,
     device: B::Device,
 }
 
@@ -155,16 +210,16 @@ fn read_section<'a>(bytes: &mut &'a [u8], what: &str, path: &Path) -> Result<&'a
 
 impl<B: AutodiffBackend> Training<B> {
     /// A fresh run.
-    pub fn new(config: TrainingConfig, images: &ImageSet, device: &B::Device) -> Self {
+    pub fn new(config: TrainingConfig, samples: &Samples, device: &B::Device) -> Self {
         let hypernet = config.model.init::<B>(config.seed, device);
         let latents = LatentTable::new(
-            images.len(),
+            samples.len(),
             config.model.latent_dim,
             config.latent_init_std,
             config.seed.wrapping_add(1),
         );
         let optim = AdamConfig::new().init::<B, HyperNet<B>>();
-        let coords = image_coords::<B>(images.width, images.height, device);
+        let coords = shared_coords::<B>(samples, device);
         Training {
             config,
             hypernet,
@@ -191,12 +246,7 @@ impl<B: AutodiffBackend> Training<B> {
     }
 
     /// Restores a run from a checkpoint file.
-    pub fn load(
-        path: &Path,
-        images_len: Option<usize>,
-        image_wh: (usize, usize),
-        device: &B::Device,
-    ) -> Result<Self> {
+    pub fn load(path: &Path, samples: Option<&Samples>, device: &B::Device) -> Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("reading checkpoint {}", path.display()))?;
         if !bytes.starts_with(CHECKPOINT_MAGIC) {
@@ -204,7 +254,7 @@ impl<B: AutodiffBackend> Training<B> {
         }
         let mut rest = &bytes[8..];
         let cfg = read_section(&mut rest, "config", path)?;
-        let config: TrainingConfig = serde_json::from_slice(cfg)
+        let config = TrainingConfig::from_json(cfg)
             .with_context(|| format!("{}: config section", path.display()))?;
         let epoch =
             u64::from_le_bytes(read_section(&mut rest, "epoch", path)?.try_into()?) as usize;
@@ -221,12 +271,12 @@ impl<B: AutodiffBackend> Training<B> {
                 .with_context(|| format!("{}: optimizer record", path.display()))?,
         );
         let latents = LatentTable::from_bytes(lat).with_context(|| path.display().to_string())?;
-        if latents.is_empty() || images_len.is_some_and(|n| n != latents.len()) {
+        if latents.is_empty() || samples.is_some_and(|s| s.len() != latents.len()) {
             bail!(
-                "{}: checkpoint has {} latents but the training split has {} images",
+                "{}: checkpoint has {} latents but the training split has {} samples",
                 path.display(),
                 latents.len(),
-                images_len.unwrap_or(0)
+                samples.map_or(0, |s| s.len())
             );
         }
         Ok(Training {
@@ -235,20 +285,27 @@ impl<B: AutodiffBackend> Training<B> {
             optim,
             latents,
             epoch,
-            coords: image_coords::<B>(image_wh.0, image_wh.1, device),
+            coords: samples.and_then(|s| shared_coords::<B>(s, device)),
             device: device.clone(),
         })
     }
 
     /// One optimisation step on `rows`; returns the batch's mean squared error.
-    pub fn step(&mut self, images: &ImageSet, rows: &[usize]) -> Result<f64> {
-        let (z, target) = batch_tensors::<B>(images, &self.latents, rows, &self.device);
+    pub fn step(&mut self, samples: &Samples, rows: &[usize]) -> Result<f64> {
+        let (z, coords, target) = batch_tensors::<B>(
+            samples,
+            self.coords.as_ref(),
+            &self.latents,
+            rows,
+            self.epoch as u64,
+            &self.device,
+        )?;
         let z = z.require_grad();
         let (mse, loss) = reconstruction_loss(
             &self.config.model,
             &self.hypernet,
             z.clone(),
-            self.coords.clone(),
+            coords,
             target,
             self.config.latent_l2,
         );
@@ -285,50 +342,47 @@ impl<B: AutodiffBackend> Training<B> {
     }
 
     /// Trains until `config.epochs`, checkpointing into `run` after every epoch.
-    pub fn run(&mut self, images: &ImageSet, run: &RunDir, quiet: bool) -> Result<()> {
-        let steps_per_epoch = images.len().div_ceil(self.config.batch_size);
+    pub fn run(&mut self, samples: &Samples, run: &RunDir, quiet: bool) -> Result<()> {
+        let steps_per_epoch = samples.len().div_ceil(self.config.batch_size);
+        let (quality_name, _) = quality(self.config.dataset, 0.0);
         let total = (self.config.epochs * steps_per_epoch) as u64;
         let bar = crate::progress::bar(total, quiet);
         bar.set_position((self.epoch * steps_per_epoch) as u64);
         let mut metrics = std::fs::read_to_string(run.metrics()).unwrap_or_default();
         if metrics.is_empty() {
-            metrics.push_str("epoch,train_mse,train_psnr_db,seconds\n");
+            metrics.push_str(&format!("epoch,train_mse,{quality_name},seconds\n"));
         }
         // Keep only rows of completed epochs (a crash may have left none extra, but be sure).
         let keep: Vec<&str> = metrics.lines().take(self.epoch + 1).collect();
         metrics = keep.join("\n") + "\n";
         while self.epoch < self.config.epochs {
             let started = Instant::now();
-            let order = self.epoch_order(images.len(), self.epoch);
+            let order = self.epoch_order(samples.len(), self.epoch);
             let (mut sum, mut count) = (0.0f64, 0usize);
             for rows in order.chunks(self.config.batch_size) {
-                let mse = self.step(images, rows)?;
+                let mse = self.step(samples, rows)?;
                 sum += mse * rows.len() as f64;
                 count += rows.len();
                 let mean = sum / count as f64;
+                let (name, q) = quality(self.config.dataset, mean);
                 bar.set_message(format!(
-                    "epoch {} mse {:.5} psnr {:.2} dB",
+                    "epoch {} mse {:.5} {name} {q:.4}",
                     self.epoch + 1,
                     mean,
-                    psnr(mean)
                 ));
                 bar.inc(1);
             }
             self.epoch += 1;
             let mse = sum / count.max(1) as f64;
             let secs = started.elapsed().as_secs_f64();
-            metrics.push_str(&format!(
-                "{},{mse:.6},{:.3},{secs:.2}\n",
-                self.epoch,
-                psnr(mse)
-            ));
+            let (name, q) = quality(self.config.dataset, mse);
+            metrics.push_str(&format!("{},{mse:.6},{q:.4},{secs:.2}\n", self.epoch));
             crate::io::write_atomic(&run.checkpoint(), &self.checkpoint_bytes()?)?;
             crate::io::write_atomic(&run.metrics(), metrics.as_bytes())?;
             if quiet {
                 eprintln!(
-                    "epoch {} mse {mse:.6} psnr {:.2} dB ({secs:.1} s)",
-                    self.epoch,
-                    psnr(mse)
+                    "epoch {} mse {mse:.6} {name} {q:.4} ({secs:.1} s)",
+                    self.epoch
                 );
             }
         }

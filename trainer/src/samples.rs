@@ -1,0 +1,359 @@
+//! What the INR stage fits, images and shapes alike: labelled samples, each a function
+//! observed at coordinates.
+//!
+//! Training, test-time fitting, the classifier and export only see [`Samples`]: a batch of
+//! rows becomes coordinates (`[b, in, m]`, feature-major, or one grid shared by the batch)
+//! and targets (`[b, out, m]`). Images are observed on their fixed pixel grid; shapes at
+//! query points drawn afresh for every `draw` (the epoch in training, the step in fitting)
+//! with their clamped unsigned distance to the cloud as target. 2D and 3D differ only here.
+
+use crate::data::{load_fashion_mnist, ImageSet, SplitName, FASHION_CLASSES};
+use crate::pointcloud::{
+    load_point_clouds, split_validation, CloudIndex, CloudSplit, PointCloudSet, UdfSampler,
+    MODELNET10_CLASSES,
+};
+use anyhow::{anyhow, bail, Result};
+use burn::config::Config;
+use std::path::Path;
+
+/// The datasets the CLI knows.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+#[clap(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// FashionMNIST, official IDX files (plain or .gz).
+    FashionMnist,
+    /// ModelNet40 point clouds, per-class `.npy` layout.
+    Modelnet40,
+    /// The 10 ModelNet10 classes of a ModelNet40 folder.
+    Modelnet10,
+    /// Any per-class `.npy` folder (e.g. PointDA-10's ShapeNet-10 / ScanNet-10).
+    Pointda,
+}
+
+impl DatasetKind {
+    /// The name stored in model files (`ModelConfig::dataset`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::Modelnet40 => "modelnet40",
+            DatasetKind::Modelnet10 => "modelnet10",
+            DatasetKind::Pointda => "pointda",
+        }
+    }
+
+    /// The kind a model file's dataset name stands for.
+    pub fn from_name(name: &str) -> Result<Self> {
+        [
+            DatasetKind::FashionMnist,
+            DatasetKind::Modelnet40,
+            DatasetKind::Modelnet10,
+            DatasetKind::Pointda,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| anyhow!("unknown dataset `{name}`"))
+    }
+
+    /// `true` for the point-cloud datasets.
+    pub fn is_shapes(self) -> bool {
+        self != DatasetKind::FashionMnist
+    }
+
+    /// SIREN input width: 2 (pixel coordinates) or 3 (points).
+    pub fn in_dim(self) -> usize {
+        if self.is_shapes() {
+            3
+        } else {
+            2
+        }
+    }
+}
+
+/// How shapes are observed: query points per shape and step, and the UDF target.
+#[derive(Config, Debug, PartialEq)]
+pub struct UdfConfig {
+    /// Query points per shape in one step.
+    #[config(default = 2048)]
+    pub queries: usize,
+    /// Standard deviations of near-surface queries (unit-sphere units).
+    #[config(default = "vec![0.01, 0.03, 0.1]")]
+    pub sigmas: Vec<f32>,
+    /// Share of queries uniform in the cube.
+    #[config(default = 0.2)]
+    pub uniform_fraction: f32,
+    /// Half the side of that cube.
+    #[config(default = 1.1)]
+    pub bound: f32,
+    /// Distances above this are clamped (also stored in the model file).
+    #[config(default = 0.1)]
+    pub clamp: f32,
+}
+
+impl UdfConfig {
+    /// The sampler this configuration describes.
+    pub fn sampler(&self) -> UdfSampler {
+        UdfSampler {
+            sigmas: self.sigmas.clone(),
+            uniform_fraction: self.uniform_fraction,
+            bound: self.bound,
+            clamp: self.clamp,
+        }
+    }
+}
+
+/// Point clouds with their k-d trees and the UDF sampler that observes them.
+pub struct ShapeSet {
+    /// The clouds, labels and dataset indices.
+    pub clouds: PointCloudSet,
+    index: Vec<CloudIndex>,
+    /// How queries are drawn.
+    pub udf: UdfConfig,
+    /// Base seed of the query streams.
+    pub seed: u64,
+}
+
+impl ShapeSet {
+    /// Builds the k-d trees of `clouds`.
+    pub fn new(clouds: PointCloudSet, udf: UdfConfig, seed: u64) -> Result<Self> {
+        udf.sampler().validate()?;
+        let index = clouds
+            .clouds
+            .iter()
+            .zip(&clouds.paths)
+            .map(|(c, p)| CloudIndex::new(c).map_err(|e| anyhow!("{}: {e}", p.display())))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ShapeSet {
+            clouds,
+            index,
+            udf,
+            seed,
+        })
+    }
+
+    /// Query points (`m × 3`, point-major) and clamped distances of shape `row` for `draw`.
+    /// The stream depends on the shape's dataset index, not on its position in a batch.
+    pub fn queries(&self, row: usize, draw: u64) -> Result<(Vec<f32>, Vec<f32>)> {
+        let stream = crate::pointcloud::mix_seed(
+            crate::pointcloud::mix_seed(self.seed, self.clouds.indices[row] as u64),
+            draw,
+        );
+        self.udf
+            .sampler()
+            .sample_with_index(&self.index[row], self.udf.queries, stream)
+    }
+
+    /// The shapes at `rows`, sharing this set's sampler and seed.
+    pub fn select(&self, rows: &[usize]) -> Result<ShapeSet> {
+        ShapeSet::new(self.clouds.select(rows), self.udf.clone(), self.seed)
+    }
+}
+
+/// A batch's observations.
+pub struct Observations {
+    /// `[b, in, m]` feature-major coordinates, or `None` when the set's shared grid applies.
+    pub coords: Option<Vec<f32>>,
+    /// `[b, out, m]` targets.
+    pub targets: Vec<f32>,
+    /// Points per sample, `m`.
+    pub points: usize,
+}
+
+/// The samples of one split of one dataset.
+pub enum Samples {
+    /// Grayscale images on their pixel grid; targets are intensities in `[0, 1]`.
+    Images(ImageSet),
+    /// Shapes observed through their unsigned distance field.
+    Shapes(ShapeSet),
+}
+
+impl Samples {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels().len()
+    }
+
+    /// `true` when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One label per sample.
+    pub fn labels(&self) -> &[u8] {
+        match self {
+            Samples::Images(s) => &s.labels,
+            Samples::Shapes(s) => &s.clouds.labels,
+        }
+    }
+
+    /// Each sample's index in its split (dataset order).
+    pub fn indices(&self) -> &[u32] {
+        match self {
+            Samples::Images(s) => &s.indices,
+            Samples::Shapes(s) => &s.clouds.indices,
+        }
+    }
+
+    /// SIREN input width.
+    pub fn in_dim(&self) -> usize {
+        match self {
+            Samples::Images(_) => 2,
+            Samples::Shapes(_) => 3,
+        }
+    }
+
+    /// Hex SHA-256 of the data as read (stored as the model's provenance).
+    pub fn sha256(&self) -> String {
+        match self {
+            Samples::Images(s) => s.sha256(),
+            Samples::Shapes(s) => s.clouds.sha256(),
+        }
+    }
+
+    /// The pixel grid shared by every image (`[in, m]` feature-major, `m`), if any.
+    pub fn shared_coords(&self) -> Option<(Vec<f32>, usize)> {
+        match self {
+            Samples::Images(s) => Some((
+                crate::model::image_coord_values(s.width, s.height),
+                s.pixel_count(),
+            )),
+            Samples::Shapes(_) => None,
+        }
+    }
+
+    /// Observations of `rows` for `draw` (ignored by images, whose grid is fixed).
+    pub fn observe(&self, rows: &[usize], draw: u64) -> Result<Observations> {
+        match self {
+            Samples::Images(s) => Ok(Observations {
+                coords: None,
+                targets: rows
+                    .iter()
+                    .flat_map(|&r| s.image(r).iter().map(|&p| p as f32 / 255.0))
+                    .collect(),
+                points: s.pixel_count(),
+            }),
+            Samples::Shapes(s) => observe_shapes(s, rows, draw),
+        }
+    }
+
+    /// The samples at `rows`, in that order.
+    pub fn select(&self, rows: &[usize]) -> Result<Samples> {
+        Ok(match self {
+            Samples::Images(s) => {
+                let n = s.pixel_count();
+                Samples::Images(ImageSet {
+                    width: s.width,
+                    height: s.height,
+                    pixels: rows
+                        .iter()
+                        .flat_map(|&i| s.pixels[i * n..(i + 1) * n].iter().copied())
+                        .collect(),
+                    labels: rows.iter().map(|&i| s.labels[i]).collect(),
+                    indices: rows.iter().map(|&i| s.indices[i]).collect(),
+                })
+            }
+            Samples::Shapes(s) => Samples::Shapes(s.select(rows)?),
+        })
+    }
+
+    /// The first `n` samples (all when `n` is 0 or larger than the set).
+    pub fn take(&self, n: usize) -> Result<Samples> {
+        let n = if n == 0 {
+            self.len()
+        } else {
+            n.min(self.len())
+        };
+        self.select(&(0..n).collect::<Vec<_>>())
+    }
+}
+
+/// Draws the queries of several shapes on all cores (k-d tree lookups dominate), then lays
+/// them out feature-major.
+fn observe_shapes(s: &ShapeSet, rows: &[usize], draw: u64) -> Result<Observations> {
+    let m = s.udf.queries;
+    let threads = std::thread::available_parallelism()
+        .map(|v| v.get())
+        .unwrap_or(1)
+        .min(rows.len().max(1));
+    let chunk = rows.len().div_ceil(threads).max(1);
+    type Drawn = Vec<(Vec<f32>, Vec<f32>)>;
+    let parts: Vec<Result<Drawn>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|&r| s.queries(r, draw)).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("sampler panicked")))
+            })
+            .collect()
+    });
+    let mut coords = Vec::with_capacity(rows.len() * 3 * m);
+    let mut targets = Vec::with_capacity(rows.len() * m);
+    for part in parts {
+        for (points, dist) in part? {
+            for axis in 0..3 {
+                coords.extend(points.chunks_exact(3).map(|p| p[axis]));
+            }
+            targets.extend(dist);
+        }
+    }
+    Ok(Observations {
+        coords: Some(coords),
+        targets,
+        points: m,
+    })
+}
+
+/// The class names of a dataset folder (in label order).
+pub fn class_names(samples: &Samples) -> Vec<String> {
+    match samples {
+        Samples::Images(_) => FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
+        Samples::Shapes(s) => s.clouds.class_names.clone(),
+    }
+}
+
+/// Loads split `split` of `kind` from `data` (the first `limit` samples; 0 = all). For shapes,
+/// `Train` is the training folder minus the last 10 % of each class, `Val` that 10 %.
+pub fn load_samples(
+    kind: DatasetKind,
+    data: &Path,
+    split: SplitName,
+    limit: usize,
+    udf: &UdfConfig,
+    seed: u64,
+) -> Result<Samples> {
+    let samples = match kind {
+        DatasetKind::FashionMnist => Samples::Images(load_fashion_mnist(data, split)?),
+        _ => {
+            let classes: Option<&[&str]> = match kind {
+                DatasetKind::Modelnet10 => Some(&MODELNET10_CLASSES),
+                _ => None,
+            };
+            let folder = match split {
+                SplitName::Test => CloudSplit::Test,
+                _ => CloudSplit::Train,
+            };
+            let set = load_point_clouds(data, folder, classes)?;
+            let set = match split {
+                SplitName::Test => set,
+                SplitName::Train => split_validation(&set).0,
+                SplitName::Val => split_validation(&set).1,
+            };
+            Samples::Shapes(ShapeSet::new(set, udf.clone(), seed)?)
+        }
+    };
+    let samples = if limit > 0 {
+        samples.take(limit)?
+    } else {
+        samples
+    };
+    if samples.is_empty() {
+        bail!("{}: split {split:?} has no samples", data.display());
+    }
+    Ok(samples)
+}
