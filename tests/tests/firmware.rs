@@ -18,6 +18,8 @@ use std::time::Duration;
 
 /// The trainer's MCU export, tested too once it exists.
 const TRAINED_MODEL: &str = "models/fashion-mnist-mcu.hinr";
+/// The shipped shape model (ModelNet10, UDF SIREN), small enough for the MCU as it is.
+const SHAPE_MODEL: &str = "models/modelnet10.hinr";
 const QEMU_TIMEOUT: Duration = Duration::from_secs(300);
 /// Firmware builds share one target dir: one at a time (cargo would block anyway; this
 /// keeps each build and the copy of its ELF together).
@@ -295,6 +297,22 @@ fn trained_model_parity_when_present() {
     for machine in Machine::ALL {
         let run = variant("trained", machine, || {
             firmware::build_model_path("trained", Some(Path::new(&relative)), machine, false)
+        });
+        assert_parity(&run, &blob, machine);
+    }
+}
+
+/// The shipped ModelNet10 model on both machines: the firmware classifies every stored
+/// shape latent (and decodes the weights of the first, middle and last) bit for bit like the
+/// host runtime.
+#[test]
+fn trained_shape_model_parity() {
+    let root = firmware::workspace_root();
+    let blob =
+        std::fs::read(root.join(SHAPE_MODEL)).unwrap_or_else(|e| panic!("{SHAPE_MODEL}: {e}"));
+    for machine in Machine::ALL {
+        let run = variant("modelnet10", machine, || {
+            firmware::build_model_path("modelnet10", Some(Path::new(SHAPE_MODEL)), machine, false)
         });
         assert_parity(&run, &blob, machine);
     }

@@ -15,6 +15,7 @@ mod io;
 mod latents;
 mod model;
 mod npy;
+mod plot;
 mod pointcloud;
 mod progress;
 mod render;
@@ -61,6 +62,8 @@ enum Command {
     Render(commands::RenderArgs),
     /// IFT check: rank and conditioning of ∂φ/∂z and the loss Hessian in z, per stored latent.
     Ift(commands::IftArgs),
+    /// Latent-space pictures: PCA map by class, interpolation strip, neighbour check (JSON).
+    Plot(commands::PlotArgs),
     /// Time training steps (warm-up excluded).
     Bench(bench::BenchArgs),
     /// Cut a small subset of the official IDX files (for the repo).
@@ -80,6 +83,7 @@ fn main() {
         Command::Inspect(a) => commands::inspect(a),
         Command::Render(a) => commands::render(a),
         Command::Ift(a) => commands::ift(a),
+        Command::Plot(a) => commands::plot(a),
         Command::Bench(a) => bench::bench(a),
         Command::MakeSubset(a) => commands::make_subset(a),
     };

@@ -107,7 +107,7 @@ pub const PANEL: usize = 96;
 /// Draws `points` (`N × 3`, unit-sphere coordinates) into a `PANEL × PANEL` grayscale panel,
 /// projected along `axis` (0 = x, 1 = y, 2 = z): white on black, brighter where nearer the
 /// viewer, so depth reads at a glance.
-fn projection(points: &[f32], axis: usize) -> Vec<u8> {
+pub fn projection(points: &[f32], axis: usize) -> Vec<u8> {
     let (u, v) = match axis {
         0 => (1, 2),
         1 => (0, 2),
