@@ -11,6 +11,12 @@ use std::path::Path;
 /// Reads a file, gunzipping when it is gzip (by content, not by name).
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    gunzip_if_gz(raw, path)
+}
+
+/// The bytes of a file as read: gunzipped when they start with the gzip magic, else as
+/// they are. `path` only names the file in errors.
+pub fn gunzip_if_gz(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
