@@ -742,7 +742,7 @@ pub fn inspect(a: InspectArgs) -> Result<()> {
     let mut ws = hyperinr_runtime::WorkspaceBuf::new(&model);
     match model.self_test(&mut ws.workspace()) {
         Ok(n) => println!("self-test: {n} golden vectors reproduce bit for bit"),
-        Err(e) => bail!("self-test failed: {e}"),
+        Err(e) => bail!("{}: self-test failed: {e}", a.model.display()),
     }
     Ok(())
 }

@@ -120,6 +120,14 @@ pub fn load_idx_pair(dir: &Path, prefix: &str) -> Result<ImageSet> {
     let lab_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
     let (dims, pixels) = parse_idx(&read_maybe_gz(&img_path)?, &img_path, 3)?;
     let (ldims, labels) = parse_idx(&read_maybe_gz(&lab_path)?, &lab_path, 1)?;
+    if (dims[1], dims[2]) != (28, 28) {
+        bail!(
+            "{}: offset 8: images are {}×{} pixels, FashionMNIST images are 28×28",
+            img_path.display(),
+            dims[1],
+            dims[2]
+        );
+    }
     if dims[0] != ldims[0] {
         bail!(
             "{}: {} labels for {} images in {}",

@@ -71,9 +71,17 @@ pub fn parse_idx(bytes: &[u8], path: &Path, expected_dims: usize) -> Result<(Vec
         bail!("{p}: offset 4: dimension sizes {dims:?} overflow");
     };
     let data = &bytes[header..];
-    if data.len() != total {
+    if data.len() < total {
         bail!(
-            "{p}: offset {header}: dimensions {dims:?} need {total} data bytes, file has {}",
+            "{p}: offset {header}: file truncated: dimensions {dims:?} need {total} data bytes, file has {}",
+            data.len()
+        );
+    }
+    if data.len() > total {
+        bail!(
+            "{p}: offset {}: {} unexpected bytes after the data: dimensions {dims:?} need {total} data bytes, file has {}",
+            header + total,
+            data.len() - total,
             data.len()
         );
     }
