@@ -7,6 +7,10 @@
 //!   firmware must then report the typed error and exit non-zero). Without it such a file
 //!   fails the build.
 //!
+//! A model larger than the flash budget (the memory map's FLASH length less
+//! [`CODE_RESERVE`] for the firmware itself) fails the build with its size and the budget,
+//! instead of a linker error about an overflowed region.
+//!
 //! Writes into `OUT_DIR`: `model.hinr` (the copy that `include_bytes!` embeds), `model.rs`
 //! (buffer sizes and the blob) and `memory.x` (mps2-an386 or, with feature `stm32f405`,
 //! the STM32F405RG map).
@@ -23,6 +27,9 @@ use hyperinr_shared::InputKind;
 const DEFAULT_MODEL: &str = "models/fashion-mnist-mcu.hinr";
 /// Point-cloud models are evaluated on a `CLOUD_GRID³` grid of cell centres in `[-1, 1]³`.
 const CLOUD_GRID: usize = 8;
+/// Flash kept for the firmware's own code and constants (about 80 KB today, see README.md):
+/// the model may use the rest of the FLASH region.
+const CODE_RESERVE: usize = 128 * 1024;
 
 fn fail(message: &str) -> ! {
     eprintln!("\nerror: hyperinr-firmware build script: {message}\n");
@@ -50,6 +57,7 @@ fn main() {
     let memory = fs::read(&map_path)
         .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", map_path.display())));
     write(&out_dir.join("memory.x"), &memory);
+    let flash = flash_length(&map_path);
     println!("cargo:rustc-link-search={}", out_dir.display());
 
     // The model.
@@ -76,6 +84,7 @@ fn main() {
             path.display()
         )),
     };
+    check_flash_budget(&path, blob.len(), flash, map, &manifest_dir, stm32);
     let allow_invalid = env::var("HYPERINR_ALLOW_INVALID_MODEL").is_ok_and(|v| v == "1");
     let sizes = match Model::from_bytes(&blob) {
         Ok(model) => Some(Sizes::of(&model)),
@@ -95,6 +104,72 @@ fn main() {
     write(&out_dir.join("model.hinr"), &blob);
     let code = generate(&path, blob.len(), sizes.as_ref());
     write(&out_dir.join("model.rs"), code.as_bytes());
+}
+
+/// The LENGTH of the FLASH region in a memory map (`LENGTH = 1024K`, `4M`, `0x100000`).
+fn flash_length(map_path: &Path) -> usize {
+    let text = fs::read_to_string(map_path)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", map_path.display())));
+    let length = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("FLASH"))
+        .and_then(|l| l.split("LENGTH").nth(1))
+        .and_then(|l| l.split('=').nth(1))
+        .map(|v| v.trim().trim_end_matches(',').trim());
+    let parsed = length.and_then(|v| {
+        let (digits, scale) = match v.as_bytes().last() {
+            Some(b'K') => (&v[..v.len() - 1], 1024),
+            Some(b'M') => (&v[..v.len() - 1], 1024 * 1024),
+            _ => (v, 1),
+        };
+        let n = match digits.strip_prefix("0x") {
+            Some(hex) => usize::from_str_radix(hex, 16).ok(),
+            None => digits.parse::<usize>().ok(),
+        };
+        n.map(|n| n * scale)
+    });
+    parsed.unwrap_or_else(|| {
+        fail(&format!(
+            "{}: no `FLASH : ORIGIN = …, LENGTH = …` line with a length this script reads",
+            map_path.display()
+        ))
+    })
+}
+
+/// Fails the build when the model does not fit the flash left after [`CODE_RESERVE`]; on
+/// the mps2-an386 map (4 MiB), warns when it would not fit the STM32F405RG's.
+fn check_flash_budget(
+    model: &Path,
+    len: usize,
+    flash: usize,
+    map: &str,
+    manifest_dir: &Path,
+    stm32: bool,
+) {
+    let budget = flash.saturating_sub(CODE_RESERVE);
+    if len > budget {
+        fail(&format!(
+            "{} is {len} bytes, larger than the flash budget for the model: {budget} bytes \
+             (FLASH {} KiB in memory/{map}, less {} KiB kept for the firmware's code).\n\
+             Export fewer stored latents (`hyperinr export --latents test:N`) or a smaller \
+             network.",
+            model.display(),
+            flash / 1024,
+            CODE_RESERVE / 1024
+        ));
+    }
+    if !stm32 {
+        let board = flash_length(&manifest_dir.join("memory").join("stm32f405.x"));
+        let board_budget = board.saturating_sub(CODE_RESERVE);
+        if len > board_budget {
+            println!(
+                "cargo:warning={} is {len} bytes: it fits this QEMU map but not an STM32F405RG \
+                 ({board_budget} bytes for the model)",
+                model.display()
+            );
+        }
+    }
 }
 
 fn write(path: &Path, bytes: &[u8]) {

@@ -22,6 +22,12 @@ rustup show active-toolchain
 rustup target add thumbv7em-none-eabihf >/dev/null
 rustup component add rustfmt clippy >/dev/null
 
+# The firmware links with flip-link (firmware/.cargo/config.toml): stack overflow protection.
+if ! command -v flip-link >/dev/null; then
+  step "installing flip-link (the firmware's linker)"
+  cargo install flip-link --locked
+fi
+
 step "format"
 cargo fmt --all -- --check
 (cd firmware && cargo fmt -- --check)
@@ -37,7 +43,8 @@ mkdir -p target
 cargo run -q --release -p hyperinr-tests --bin hyperinr-synthetic-model -- fashion-mnist target/ci-synthetic.hinr
 (cd firmware && export HYPERINR_MODEL=target/ci-synthetic.hinr \
   && cargo clippy --release -- -D warnings \
-  && cargo clippy --release --no-default-features --features stm32f405,rtt -- -D warnings)
+  && cargo clippy --release --no-default-features --features stm32f405,rtt -- -D warnings \
+  && cargo clippy --release --features stack-overflow-check -- -D warnings)
 
 if [ "${SKIP_CUDA_CHECK:-0}" != 1 ]; then
   step "trainer with the cuda feature compiles"

@@ -23,6 +23,9 @@ pub const EXIT_INTERNAL: i32 = 4;
 pub const EXIT_PANIC: i32 = 101;
 /// A hard fault.
 pub const EXIT_FAULT: i32 = 102;
+/// A hard fault with the stack pointer at or below the end of the stack: a stack overflow,
+/// caught (flip-link puts the stack below the statics, see `fault.rs`).
+pub const EXIT_STACK_OVERFLOW: i32 = 103;
 
 /// Iterations of the calibration loop (2 instructions each).
 const CALIBRATION_ITERATIONS: u32 = 1_000_000;

@@ -6,6 +6,8 @@
 //! through semihosting with 0 on success and a non-zero status on any error.
 #![no_std]
 #![no_main]
+// The stack-overflow check replaces the boot sequence: most of the app is unused then.
+#![cfg_attr(feature = "stack-overflow-check", allow(dead_code, unused_imports))]
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -28,6 +30,9 @@ use defmt_semihosting as _;
 mod app;
 mod board;
 mod clock;
+mod fault;
+#[cfg(feature = "stack-overflow-check")]
+mod overflow;
 mod report;
 mod semihosting;
 mod stack;
@@ -38,13 +43,22 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));
 }
 
-use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_rt::{entry, exception};
 
 #[entry]
 fn main() -> ! {
     // SAFETY: called once, first thing, from the entry point; paints only below the
     // current stack pointer.
     unsafe { stack::paint() };
+    #[cfg(feature = "stack-overflow-check")]
+    overflow::run();
+    #[cfg(not(feature = "stack-overflow-check"))]
+    boot();
+}
+
+/// The boot sequence (`app::run`), then exit with its status.
+#[cfg(not(feature = "stack-overflow-check"))]
+fn boot() -> ! {
     let status = match cortex_m::Peripherals::take() {
         Some(p) => {
             clock::start(p.SYST);
@@ -64,15 +78,7 @@ fn SysTick() {
     clock::on_wrap();
 }
 
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    defmt::error!(
-        "hard fault: pc {=u32:#010x} lr {=u32:#010x}",
-        frame.pc(),
-        frame.lr()
-    );
-    semihosting::exit(app::EXIT_FAULT)
-}
+// HardFault: `fault.rs` (an assembly entry that first gives the handler a valid stack).
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {

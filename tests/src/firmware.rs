@@ -71,8 +71,9 @@ pub fn work_dir() -> PathBuf {
 
 /// How to install what the firmware tests need, for error messages.
 pub const INSTALL_HINT: &str = "install the firmware toolchain: \
-    `apt-get install -y qemu-system-arm binutils-arm-none-eabi` and \
-    `rustup target add thumbv7em-none-eabihf` (rust-toolchain.toml lists the target)";
+    `apt-get install -y qemu-system-arm binutils-arm-none-eabi`, \
+    `rustup target add thumbv7em-none-eabihf` (rust-toolchain.toml lists the target) and \
+    `cargo install flip-link --locked` (the firmware's linker)";
 
 /// Checks that `qemu-system-arm` runs; the error says how to install it.
 pub fn require_qemu() -> Result<String, String> {
@@ -151,6 +152,17 @@ pub fn build(
     machine: Machine,
     allow_invalid: bool,
 ) -> Result<Firmware, String> {
+    build_with_features(name, blob, machine, allow_invalid, &[])
+}
+
+/// [`build`] with extra cargo features of the firmware (e.g. `stack-overflow-check`).
+pub fn build_with_features(
+    name: &str,
+    blob: &[u8],
+    machine: Machine,
+    allow_invalid: bool,
+    features: &[&str],
+) -> Result<Firmware, String> {
     let models = work_dir().join("models");
     std::fs::create_dir_all(&models)
         .map_err(|e| format!("cannot create {}: {e}", models.display()))?;
@@ -164,7 +176,7 @@ pub fn build(
         .strip_prefix(&root)
         .unwrap_or(&blob_path)
         .to_path_buf();
-    build_model_path(name, Some(&relative), machine, allow_invalid)
+    build_model_path_with_features(name, Some(&relative), machine, allow_invalid, features)
 }
 
 /// `cargo build --release` of the firmware for `machine` with `HYPERINR_MODEL` set to
@@ -173,6 +185,16 @@ pub fn cargo_build(
     model: Option<&Path>,
     machine: Machine,
     allow_invalid: bool,
+) -> Result<std::process::Output, String> {
+    cargo_build_with_features(model, machine, allow_invalid, &[])
+}
+
+/// [`cargo_build`] with extra cargo features of the firmware.
+pub fn cargo_build_with_features(
+    model: Option<&Path>,
+    machine: Machine,
+    allow_invalid: bool,
+    features: &[&str],
 ) -> Result<std::process::Output, String> {
     let root = workspace_root();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -185,8 +207,9 @@ pub fn cargo_build(
     if let Some(model) = model {
         cmd.env("HYPERINR_MODEL", model);
     }
-    if !machine.features().is_empty() {
-        cmd.args(["--features", &machine.features().join(",")]);
+    let features: Vec<&str> = machine.features().iter().chain(features).copied().collect();
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
     }
     if allow_invalid {
         cmd.env("HYPERINR_ALLOW_INVALID_MODEL", "1");
@@ -203,18 +226,30 @@ pub fn build_model_path(
     machine: Machine,
     allow_invalid: bool,
 ) -> Result<Firmware, String> {
+    build_model_path_with_features(name, model, machine, allow_invalid, &[])
+}
+
+/// [`build_model_path`] with extra cargo features of the firmware.
+pub fn build_model_path_with_features(
+    name: &str,
+    model: Option<&Path>,
+    machine: Machine,
+    allow_invalid: bool,
+    features: &[&str],
+) -> Result<Firmware, String> {
     let work = work_dir();
     let elves = work.join("elf");
     std::fs::create_dir_all(&elves)
         .map_err(|e| format!("cannot create {}: {e}", elves.display()))?;
     let started = Instant::now();
-    let out = cargo_build(model, machine, allow_invalid)?;
+    let out = cargo_build_with_features(model, machine, allow_invalid, features)?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        let hint = if stderr.contains("thumbv7em-none-eabihf")
-            && stderr.contains("target may not be installed")
+        let hint = if (stderr.contains("thumbv7em-none-eabihf")
+            && stderr.contains("target may not be installed"))
+            || stderr.contains("linker `flip-link` not found")
         {
             format!("\nhint: {INSTALL_HINT}")
         } else {

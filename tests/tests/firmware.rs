@@ -353,6 +353,83 @@ fn build_fails_clearly_without_a_usable_model() {
     );
 }
 
+/// A model over the flash budget (FLASH length less 128 KiB for the code) fails the build
+/// with the file, its size and the budget, not with a linker error.
+#[test]
+fn build_refuses_a_model_over_the_flash_budget() {
+    let root = firmware::workspace_root();
+    // 1 MiB of flash on the STM32F405 map: a valid FashionMNIST-shaped model with 8,000
+    // stored latents is about 1.05 MB.
+    let mut spec = Spec::fashion_mnist();
+    spec.latent_count = 8000;
+    let blob = synthetic::model_bytes(&spec);
+    let budget = 1024 * 1024 - 128 * 1024;
+    assert!(blob.len() > budget, "{} bytes", blob.len());
+    let dir = firmware::work_dir().join("models");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let big = dir.join("over-flash-budget.hinr");
+    std::fs::write(&big, &blob).expect("write");
+    let relative = big.strip_prefix(&root).expect("under the workspace");
+    let out = {
+        let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+        firmware::cargo_build(Some(relative), Machine::Netduinoplus2, false).expect("cargo")
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "build with a too large model succeeded"
+    );
+    for needle in [
+        &big.display().to_string(),
+        &format!("is {} bytes", blob.len()),
+        &format!("flash budget for the model: {budget} bytes"),
+        "FLASH 1024 KiB in memory/stm32f405.x",
+    ] {
+        assert!(stderr.contains(needle), "lacks `{needle}`:\n{stderr}");
+    }
+    assert!(!stderr.contains("overflowed"), "a linker error:\n{stderr}");
+}
+
+/// The firmware links with flip-link: the stack lies below the statics, so a stack overflow
+/// runs off the start of RAM and faults. Built with feature `stack-overflow-check` (main
+/// recurses until the stack overflows), the hard fault handler must report the overflow
+/// over defmt with the statics intact and exit with status 103 — not corrupt `.data`/`.bss`
+/// and not lock up.
+#[test]
+fn stack_overflow_is_caught() {
+    for machine in Machine::ALL {
+        let run = variant("stack-overflow", machine, || {
+            firmware::build_with_features(
+                "stack-overflow",
+                point_cloud_blob(),
+                machine,
+                false,
+                &["stack-overflow-check"],
+            )
+        });
+        let log = run.log_text();
+        assert_eq!(
+            run.status,
+            Some(103),
+            "expected exit status 103 (stack overflow) on {machine}; log:\n{log}\nstderr: {}",
+            run.stderr
+        );
+        for needle in [
+            "INFO stack-overflow-check: recursing",
+            "levels deep when the stack overflowed",
+            "ERROR hard fault: stack overflow: sp 0x1",
+            "stack region 0x20000000..",
+            "statics intact: true; statics above the stack (flip-link): true",
+        ] {
+            assert!(
+                log.contains(needle),
+                "log on {machine} lacks `{needle}`:\n{log}"
+            );
+        }
+        assert!(!log.contains("panic"), "log:\n{log}");
+    }
+}
+
 /// Instruction counts (QEMU `-icount shift=0`, SysTick, calibrated), MACs, stack use;
 /// printed for firmware/README.md (`cargo test -p hyperinr-tests -- --nocapture measure`).
 #[test]
