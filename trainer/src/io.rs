@@ -28,8 +28,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        remove_stale_temps(dir, &name);
     }
     result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// Removes `.{name}.{pid}.tmp` files that a process killed mid-write left beside `name`
+/// (best effort: the file they were meant to replace is intact).
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let pid = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"));
+        if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Little-endian bytes of `values`.
@@ -43,4 +64,33 @@ pub fn bytes_to_f32s(bytes: &[u8]) -> Vec<f32> {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_and_cleans_up_after_a_killed_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.bin");
+        write_atomic(&path, b"one").unwrap();
+        // What a writer killed between create and rename leaves behind.
+        let stale = dir.path().join(".checkpoint.bin.4242.tmp");
+        std::fs::write(&stale, b"half").unwrap();
+        let other = dir.path().join(".metrics.csv.4242.tmp");
+        std::fs::write(&other, b"half").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert!(
+            !stale.exists(),
+            "stale temp file of the same target removed"
+        );
+        assert!(other.exists(), "another target's temp file left alone");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
 }

@@ -377,8 +377,10 @@ impl<B: AutodiffBackend> Training<B> {
             let secs = started.elapsed().as_secs_f64();
             let (name, q) = quality(self.config.dataset, mse);
             metrics.push_str(&format!("{},{mse:.6},{q:.4},{secs:.2}\n", self.epoch));
-            crate::io::write_atomic(&run.checkpoint(), &self.checkpoint_bytes()?)?;
+            // Metrics first: a crash between the two writes leaves an extra row, which resume
+            // drops (it keeps one row per checkpointed epoch), never a missing one.
             crate::io::write_atomic(&run.metrics(), metrics.as_bytes())?;
+            crate::io::write_atomic(&run.checkpoint(), &self.checkpoint_bytes()?)?;
             if quiet {
                 eprintln!(
                     "epoch {} mse {mse:.6} {name} {q:.4} ({secs:.1} s)",

@@ -56,7 +56,7 @@ fn kill_and_resume_matches_an_uninterrupted_run() {
     let mut child = train(&crashed, &[]).spawn().unwrap();
     let started = Instant::now();
     // Kill as soon as the first epoch's checkpoint exists: mid-way through epoch 2.
-    while !crashed.join("metrics.csv").exists() {
+    while !crashed.join("checkpoint.bin").exists() {
         assert!(
             started.elapsed() < Duration::from_secs(300),
             "no checkpoint after 300 s"
