@@ -2,10 +2,10 @@
 //! error — exit status 1 (101 would be a panic), and stderr naming the file and what is
 //! wrong — and nothing may panic.
 //!
-//! Datasets are copies of the in-repo FashionMNIST subset with one file damaged; models are
-//! `models/fashion-mnist-mcu.hinr` with bytes changed, or synthetic ones. The `.npy`
-//! cases (truncated, wrong dtype, wrong shape, Fortran order, NaN, empty class folder) have
-//! no CLI command yet: they are unit tests in `src/pointcloud.rs`.
+//! Datasets are copies of the in-repo FashionMNIST and ModelNet10 subsets with one file
+//! damaged; models are `models/fashion-mnist-mcu.hinr` with bytes changed, or synthetic ones.
+//! (The NPY reader's cases are also unit tests in `src/pointcloud.rs`, the IDX reader's in
+//! `src/data.rs`; both readers are fuzzed in `trainer/fuzz/`.)
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -281,7 +281,7 @@ fn idx_no_images() {
     d.write(LABELS, &[0, 0, 8, 1, 0, 0, 0, 0]);
     assert_clean_error(
         &d.train(),
-        &[&d.path().display().to_string(), "has no images"],
+        &[&d.path().display().to_string(), "split Train has no"],
     );
 }
 
@@ -504,6 +504,23 @@ fn model_from_another_dataset() {
         &eval(&path, &["--dataset", "fashion-mnist"]),
         &[&p, "trained on `synthetic-modelnet10`, not `fashion-mnist`"],
     );
+    // The FashionMNIST model evaluated on shapes.
+    let fm = real_model();
+    assert_clean_error(
+        &hyperinr(
+            &["eval", "--dataset", "modelnet10"],
+            &[
+                Path::new("--model"),
+                &fm,
+                Path::new("--data"),
+                &shapes_subset(),
+            ],
+        ),
+        &[
+            &fm.display().to_string(),
+            "trained on `fashion-mnist`, not `modelnet10`",
+        ],
+    );
     let png = path.with_extension("png");
     assert_clean_error(
         &hyperinr(
@@ -517,15 +534,25 @@ fn model_from_another_dataset() {
                 &png,
             ],
         ),
-        &[&p, "not an image model"],
+        &[&p, "unknown dataset `synthetic-modelnet10`"],
     );
     assert!(!png.exists());
+    // Input of the other kind: a PNG for a shape model, a point cloud for an image model.
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n and not even a whole PNG").unwrap();
     assert_clean_error(
         &hyperinr(
             &["classify"],
             &[Path::new("--model"), &path, Path::new("--input"), &png],
         ),
-        &[&p, "not an image model"],
+        &[&png.display().to_string(), "not an NPY file"],
+    );
+    let npy = shapes_subset().join("bed/test/bed_0516.npy");
+    assert_clean_error(
+        &hyperinr(
+            &["classify"],
+            &[Path::new("--model"), &fm, Path::new("--input"), &npy],
+        ),
+        &[&npy.display().to_string(), "not a PNG"],
     );
 }
 
@@ -543,7 +570,7 @@ fn model_latents_beyond_the_dataset() {
     let png = dir.path().join("r.png");
     let needles = [
         &model.display().to_string()[..],
-        "refers to image 10",
+        "refers to sample 10",
         "has 10",
     ];
     assert_clean_error(
@@ -567,5 +594,189 @@ fn model_latents_beyond_the_dataset() {
             &[Path::new("--model"), &model, Path::new("--data"), &small],
         ),
         &needles,
+    );
+}
+
+// ---- NPY point clouds (ModelNet10 subset) ------------------------------------------------
+
+fn shapes_subset() -> PathBuf {
+    repo().join("data/modelnet10-subset")
+}
+
+/// One file of the subset that every training run reads.
+const CLOUD: &str = "bed/train/bed_0001.npy";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+/// A copy of the in-repo ModelNet10 subset in a temp dir.
+struct Shapes {
+    dir: tempfile::TempDir,
+}
+
+impl Shapes {
+    fn new() -> Shapes {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&shapes_subset(), &dir.path().join("data"));
+        Shapes { dir }
+    }
+
+    fn file(&self, rel: &str) -> PathBuf {
+        self.dir.path().join("data").join(rel)
+    }
+
+    /// The values of `CLOUD` (`(N, 3)` little-endian f32).
+    fn cloud(&self) -> Vec<f32> {
+        let b = std::fs::read(self.file(CLOUD)).unwrap();
+        let header = u16::from_le_bytes([b[8], b[9]]) as usize;
+        b[10 + header..]
+            .chunks_exact(4)
+            .map(|w| f32::from_le_bytes(w.try_into().unwrap()))
+            .collect()
+    }
+
+    /// Replaces `CLOUD` by an NPY 1.0 file with header `dict` and `data`.
+    fn write_cloud(&self, dict: &str, data: &[u8]) -> String {
+        let mut header = dict.to_string();
+        while !(10 + header.len() + 1).is_multiple_of(64) {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        std::fs::write(self.file(CLOUD), out).unwrap();
+        self.file(CLOUD).display().to_string()
+    }
+
+    /// `hyperinr train --dataset modelnet10` on this data (fails while loading).
+    fn train(&self) -> Output {
+        let run = self.dir.path().join("run");
+        hyperinr(
+            &[
+                "train",
+                "--quiet",
+                "--epochs",
+                "1",
+                "--dataset",
+                "modelnet10",
+                "--data",
+            ],
+            &[&self.dir.path().join("data"), Path::new("--run"), &run],
+        )
+    }
+}
+
+fn f32_bytes(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    values.into_iter().flat_map(f32::to_le_bytes).collect()
+}
+
+#[test]
+fn npy_truncated() {
+    let s = Shapes::new();
+    let bytes = std::fs::read(s.file(CLOUD)).unwrap();
+    std::fs::write(s.file(CLOUD), &bytes[..bytes.len() - 5]).unwrap();
+    assert_clean_error(
+        &s.train(),
+        &[
+            &s.file(CLOUD).display().to_string(),
+            &format!("offset {}: file truncated", bytes.len() - 5),
+        ],
+    );
+}
+
+#[test]
+fn npy_wrong_dtype() {
+    let s = Shapes::new();
+    let cloud = s.cloud();
+    let data: Vec<u8> = cloud
+        .iter()
+        .flat_map(|&v| (v as f64).to_le_bytes())
+        .collect();
+    let n = cloud.len() / 3;
+    let file = s.write_cloud(
+        &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({n}, 3), }}"),
+        &data,
+    );
+    assert_clean_error(
+        &s.train(),
+        &[&file, "offset 20: dtype '<f8' (float64", "expected '<f4'"],
+    );
+}
+
+#[test]
+fn npy_wrong_shape() {
+    let s = Shapes::new();
+    let cloud = s.cloud();
+    let n = cloud.len() / 2;
+    let file = s.write_cloud(
+        &format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 2), }}"),
+        &f32_bytes(cloud),
+    );
+    assert_clean_error(
+        &s.train(),
+        &[&file, &format!("shape ({n}, 2), expected (N, 3)")],
+    );
+}
+
+#[test]
+fn npy_fortran_order() {
+    let s = Shapes::new();
+    let cloud = s.cloud();
+    let n = cloud.len() / 3;
+    let file = s.write_cloud(
+        &format!("{{'descr': '<f4', 'fortran_order': True, 'shape': ({n}, 3), }}"),
+        &f32_bytes(cloud),
+    );
+    assert_clean_error(&s.train(), &[&file, "fortran_order is True"]);
+}
+
+#[test]
+fn npy_nan() {
+    let s = Shapes::new();
+    let mut cloud = s.cloud();
+    cloud[7] = f32::NAN;
+    let n = cloud.len() / 3;
+    let file = s.write_cloud(
+        &format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 3), }}"),
+        &f32_bytes(cloud),
+    );
+    assert_clean_error(
+        &s.train(),
+        &[&file, "offset 156: point 2 coordinate y is NaN"],
+    );
+}
+
+#[test]
+fn npy_not_an_npy_file() {
+    let s = Shapes::new();
+    std::fs::write(s.file(CLOUD), b"\x89PNG\r\n\x1a\n not a point cloud").unwrap();
+    assert_clean_error(
+        &s.train(),
+        &[&s.file(CLOUD).display().to_string(), "not an NPY file"],
+    );
+}
+
+#[test]
+fn npy_empty_class_folder() {
+    let s = Shapes::new();
+    let dir = s.file("bed/train");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    assert_clean_error(
+        &s.train(),
+        &[&dir.display().to_string(), "empty class folder"],
     );
 }

@@ -120,7 +120,9 @@ fn resume_rejects_a_checkpoint_for_other_data() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("checkpoint.bin") && err.contains("192 latents") && err.contains("128 images"),
+        err.contains("checkpoint.bin")
+            && err.contains("192 latents")
+            && err.contains("128 samples"),
         "{err}"
     );
 }
@@ -129,7 +131,8 @@ fn resume_rejects_a_checkpoint_for_other_data() {
 fn corrupt_checkpoint_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("r");
-    std::fs::create_dir_all(&run).unwrap();
+    // A real run (resume reads its config.json first), then a corrupt checkpoint.
+    assert!(train(&run, &[]).status().unwrap().success());
     std::fs::write(run.join("checkpoint.bin"), b"HINRCKP1\xff\xff").unwrap();
     let out = train(&run, &["--resume"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
