@@ -14,6 +14,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -54,6 +55,33 @@ pub struct TrainingConfig {
 }
 
 impl TrainingConfig {
+    /// Checks the shapes and rates a run can be built from (burn panics on zero widths).
+    pub fn validate(&self) -> Result<()> {
+        let m = &self.model;
+        let widths_ok = |w: &[usize]| w.iter().all(|&v| (1..=1 << 16).contains(&v));
+        if !(1..=4096).contains(&m.latent_dim) {
+            bail!("latent_dim {} is not in 1..=4096", m.latent_dim);
+        }
+        if m.hyper_hidden.is_empty() || !widths_ok(&m.hyper_hidden) || !widths_ok(&m.siren_hidden) {
+            bail!(
+                "hidden widths {:?} / {:?} must be non-empty lists of 1..=65536",
+                m.hyper_hidden,
+                m.siren_hidden
+            );
+        }
+        if !(2..=3).contains(&m.in_dim) || !(1..=16).contains(&m.out_dim) {
+            bail!("SIREN {} → {} is not 2|3 → 1..=16", m.in_dim, m.out_dim);
+        }
+        if !(m.omega0.is_finite() && m.omega0 > 0.0) || self.batch_size == 0 {
+            bail!(
+                "omega0 {} and batch_size {} must be positive",
+                m.omega0,
+                self.batch_size
+            );
+        }
+        Ok(())
+    }
+
     /// Reads a saved configuration. Runs saved before shapes existed lack `dataset`,
     /// `class_names` and `udf`: they were FashionMNIST runs, and read as such.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
@@ -184,7 +212,12 @@ pub struct Training<B: AutodiffBackend> {
     device: B::Device,
 }
 
-const CHECKPOINT_MAGIC: &[u8; 8] = b"HINRCKP1";
+/// Checkpoint layout: magic, five length-prefixed sections (config, epoch, hypernet,
+/// optimiser, latents), then the SHA-256 of everything before it. The checksum is checked
+/// before any byte reaches burn's record loader, which panics on malformed records.
+const CHECKPOINT_MAGIC: &[u8; 8] = b"HINRCKP2";
+/// The first layout (no checksum), written by runs before the checksum existed; still read.
+const CHECKPOINT_MAGIC_V1: &[u8; 8] = b"HINRCKP1";
 
 fn section(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
@@ -242,6 +275,8 @@ impl<B: AutodiffBackend> Training<B> {
         section(&mut out, &net);
         section(&mut out, &opt);
         section(&mut out, &self.latents.to_bytes());
+        let digest = Sha256::digest(&out);
+        out.extend_from_slice(&digest);
         Ok(out)
     }
 
@@ -249,15 +284,47 @@ impl<B: AutodiffBackend> Training<B> {
     pub fn load(path: &Path, samples: Option<&Samples>, device: &B::Device) -> Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("reading checkpoint {}", path.display()))?;
-        if !bytes.starts_with(CHECKPOINT_MAGIC) {
+        let body = if bytes.starts_with(CHECKPOINT_MAGIC) {
+            if bytes.len() < 8 + 32 {
+                bail!(
+                    "{}: truncated checkpoint ({} bytes)",
+                    path.display(),
+                    bytes.len()
+                );
+            }
+            let (body, digest) = bytes.split_at(bytes.len() - 32);
+            if Sha256::digest(body).as_slice() != digest {
+                bail!(
+                    "{}: checksum mismatch: the checkpoint is corrupt (SHA-256 at offset {} does not match its {} bytes)",
+                    path.display(),
+                    body.len(),
+                    body.len()
+                );
+            }
+            body
+        } else if bytes.starts_with(CHECKPOINT_MAGIC_V1) {
+            &bytes[..]
+        } else {
             bail!("{}: offset 0: not a hyperinr checkpoint", path.display());
-        }
-        let mut rest = &bytes[8..];
+        };
+        let mut rest = &body[8..];
         let cfg = read_section(&mut rest, "config", path)?;
         let config = TrainingConfig::from_json(cfg)
             .with_context(|| format!("{}: config section", path.display()))?;
-        let epoch =
-            u64::from_le_bytes(read_section(&mut rest, "epoch", path)?.try_into()?) as usize;
+        config
+            .validate()
+            .with_context(|| format!("{}: config section", path.display()))?;
+        let epoch_bytes: [u8; 8] = read_section(&mut rest, "epoch", path)?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{}: epoch section is not 8 bytes", path.display()))?;
+        let epoch = u64::from_le_bytes(epoch_bytes) as usize;
+        if epoch > config.epochs {
+            bail!(
+                "{}: epoch section says {epoch} epochs done, the run has {}",
+                path.display(),
+                config.epochs
+            );
+        }
         let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
         let net = read_section(&mut rest, "hypernet", path)?.to_vec();
         let opt = read_section(&mut rest, "optimizer", path)?.to_vec();
@@ -271,6 +338,14 @@ impl<B: AutodiffBackend> Training<B> {
                 .with_context(|| format!("{}: optimizer record", path.display()))?,
         );
         let latents = LatentTable::from_bytes(lat).with_context(|| path.display().to_string())?;
+        if latents.dim != config.model.latent_dim {
+            bail!(
+                "{}: latents section has length {} but the config says {}",
+                path.display(),
+                latents.dim,
+                config.model.latent_dim
+            );
+        }
         if latents.is_empty() || samples.is_some_and(|s| s.len() != latents.len()) {
             bail!(
                 "{}: checkpoint has {} latents but the training split has {} samples",

@@ -36,7 +36,9 @@ fn train(run: &Path, epochs: u32, resume: bool) {
 /// Sections of a checkpoint file: config, epoch, hypernet, optimiser, latents.
 fn sections(path: &Path) -> Vec<Vec<u8>> {
     let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[..8], b"HINRCKP1");
+    assert_eq!(&b[..8], b"HINRCKP2");
+    // The last 32 bytes are the SHA-256 of the rest.
+    let b = &b[..b.len() - 32];
     let mut out = Vec::new();
     let mut o = 8;
     while o < b.len() {

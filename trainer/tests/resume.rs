@@ -27,7 +27,9 @@ fn train(run: &Path, extra: &[&str]) -> Command {
 /// Sections of a checkpoint file: config, epoch, hypernet, optimiser, latents.
 fn sections(path: &Path) -> Vec<Vec<u8>> {
     let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[..8], b"HINRCKP1");
+    assert_eq!(&b[..8], b"HINRCKP2");
+    // The last 32 bytes are the SHA-256 of the rest.
+    let b = &b[..b.len() - 32];
     let mut out = Vec::new();
     let mut o = 8;
     while o < b.len() {
@@ -141,4 +143,34 @@ fn corrupt_checkpoint_is_named() {
         err.contains("checkpoint.bin") && err.contains("config"),
         "{err}"
     );
+}
+
+/// Any flipped byte of a checkpoint (here: in the config, the hypernetwork record, the
+/// optimiser record, the latents and the checksum itself) is caught by its SHA-256 before
+/// burn sees the records: a clear error, exit 1, never a panic.
+#[test]
+fn flipped_checkpoint_byte_is_caught_by_its_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("r");
+    assert!(train(&run, &[]).status().unwrap().success());
+    let good = std::fs::read(run.join("checkpoint.bin")).unwrap();
+    assert_eq!(&good[..8], b"HINRCKP2");
+    for at in [
+        20,
+        good.len() / 3,
+        good.len() / 2,
+        good.len() - 100,
+        good.len() - 1,
+    ] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x10;
+        std::fs::write(run.join("checkpoint.bin"), &bad).unwrap();
+        let out = train(&run, &["--resume"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "byte {at}: {err}");
+        assert!(
+            err.contains("checkpoint.bin") && err.contains("checksum mismatch"),
+            "byte {at}: {err}"
+        );
+    }
 }
