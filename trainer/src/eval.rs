@@ -29,6 +29,9 @@ pub struct EvalReport {
     /// Shapes: the ε of the surface extraction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chamfer_eps: Option<f64>,
+    /// Shapes: the first this many shapes had their Chamfer distance measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chamfer_samples: Option<usize>,
     /// Shapes: reconstructions with no point below ε (left out of `chamfer`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chamfer_failures: Option<usize>,
@@ -124,6 +127,7 @@ pub fn evaluate(
         chamfer: None,
         chamfer_eps: None,
         chamfer_failures: None,
+        chamfer_samples: None,
         fitted,
     })
 }
@@ -166,16 +170,23 @@ pub fn reconstruct_surface(
     Ok((sample?.points, class))
 }
 
-/// Evaluates `latents` (`len × dim`, already int8-dequantised) against `shapes`: accuracy,
-/// and the Chamfer distance between each input cloud and its runtime reconstruction's
-/// surface points (UDF < `eps`), in parallel over the CPU cores.
+/// Evaluates `latents` (`len × dim`, already int8-dequantised) against `shapes`: accuracy
+/// over all of them, and the Chamfer distance between each of the first `chamfer_limit`
+/// input clouds (all when 0) and its runtime reconstruction's surface points (UDF < `eps`),
+/// in parallel over the CPU cores.
 pub fn evaluate_shapes(
     model: &Model<'_>,
     latents: &[f32],
     shapes: &ShapeSet,
     fitted: bool,
     eps: f32,
+    chamfer_limit: usize,
 ) -> Result<EvalReport> {
+    let chamfer_n = if chamfer_limit == 0 {
+        shapes.clouds.len()
+    } else {
+        chamfer_limit.min(shapes.clouds.len())
+    };
     let dim = model.sizes().latent;
     let n = shapes.clouds.len();
     let threads = std::thread::available_parallelism()
@@ -192,21 +203,26 @@ pub fn evaluate_shapes(
                     for i in start..(start + chunk).min(n) {
                         let z = &latents[i * dim..(i + 1) * dim];
                         let seed = shapes.clouds.indices[i] as u64;
-                        match reconstruct_surface(model, z, CHAMFER_POINTS, eps, seed) {
+                        let surface = if i < chamfer_n {
+                            reconstruct_surface(model, z, CHAMFER_POINTS, eps, seed)
+                        } else {
+                            Err(anyhow!("not measured"))
+                        };
+                        match surface {
                             Ok((points, class)) => {
                                 hits += (class == shapes.clouds.labels[i] as usize) as usize;
                                 sum += chamfer_distance(shapes.clouds.cloud(i), &points)?;
                                 ok += 1;
                             }
                             Err(_) => {
-                                // No surface below ε: still classified, left out of Chamfer.
+                                // Not measured, or no surface below ε: still classified.
                                 let mut logits = vec![0.0f32; model.sizes().logits];
                                 let mut scratch = vec![0.0f32; model.sizes().scratch];
                                 let class = model
                                     .classify(z, &mut logits, &mut scratch)
                                     .map_err(|e| anyhow!("{e}"))?;
                                 hits += (class == shapes.clouds.labels[i] as usize) as usize;
-                                failed += 1;
+                                failed += (i < chamfer_n) as usize;
                             }
                         }
                     }
@@ -234,6 +250,7 @@ pub fn evaluate_shapes(
         chamfer: Some(if ok > 0 { sum / ok as f64 } else { f64::NAN }),
         chamfer_eps: Some(eps as f64),
         chamfer_failures: Some(failed),
+        chamfer_samples: Some(chamfer_n),
         fitted,
     })
 }

@@ -499,3 +499,57 @@ pub fn interpolation_strip(
     }
     c.save(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlations() {
+        let a = [1.0, 2.0, 3.0, 4.0];
+        assert!((pearson(&a, &[2.0, 4.0, 6.0, 8.0]) - 1.0).abs() < 1e-12);
+        assert!((pearson(&a, &[8.0, 6.0, 4.0, 2.0]) + 1.0).abs() < 1e-12);
+        // Monotone but not linear: Spearman 1, Pearson below 1.
+        let cubic = [1.0, 8.0, 27.0, 64.0];
+        assert!((spearman(&a, &cubic) - 1.0).abs() < 1e-12);
+        assert!(pearson(&a, &cubic) < 0.99);
+        assert_eq!(ranks(&[3.0, 1.0, 3.0]), vec![1.5, 0.0, 1.5]);
+    }
+
+    #[test]
+    fn pca_finds_the_direction_of_spread() {
+        // Points along (1, 2, 0) with a little noise along z.
+        let values: Vec<f32> = (0..50)
+            .flat_map(|i| {
+                let t = i as f32 - 25.0;
+                [t, 2.0 * t, 0.01 * ((i % 3) as f32 - 1.0)]
+            })
+            .collect();
+        let latents = StoredLatents {
+            dim: 3,
+            values,
+            labels: vec![0; 50],
+        };
+        let p = pca_2d(&latents).unwrap();
+        assert!(
+            p.explained[0] > 0.999 && p.explained[1] < 1e-3,
+            "{:?}",
+            p.explained
+        );
+        // PC1 coordinates are the points' positions along the line (up to sign).
+        let scale = 5f64.sqrt();
+        for (i, q) in p.points.iter().enumerate() {
+            assert!((q[0].abs() - ((i as f64 - 24.5) * scale).abs()).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn class_colours_differ() {
+        let c: Vec<[u8; 3]> = (0..40).map(|k| class_colour(k, 40)).collect();
+        for i in 0..40 {
+            for j in i + 1..40 {
+                assert_ne!(c[i], c[j], "classes {i} and {j}");
+            }
+        }
+    }
+}

@@ -357,3 +357,117 @@ pub fn load_samples(
     }
     Ok(samples)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn shapes() -> Samples {
+        let cloud = |s: f32| -> Vec<f32> {
+            (0..64)
+                .flat_map(|k| {
+                    let t = k as f32 / 64.0 * std::f32::consts::TAU;
+                    [s * t.cos(), s * t.sin(), 0.1 * s]
+                })
+                .collect()
+        };
+        let set = PointCloudSet {
+            clouds: vec![cloud(0.5), cloud(0.9), cloud(0.7)],
+            labels: vec![0, 1, 1],
+            class_names: vec!["a".into(), "b".into()],
+            paths: vec![
+                PathBuf::from("a.npy"),
+                PathBuf::from("b.npy"),
+                PathBuf::from("c.npy"),
+            ],
+            indices: vec![0, 1, 2],
+        };
+        Samples::Shapes(ShapeSet::new(set, UdfConfig::new().with_queries(40), 7).unwrap())
+    }
+
+    #[test]
+    fn images_are_observed_on_their_grid() {
+        let images = Samples::Images(ImageSet {
+            width: 2,
+            height: 2,
+            pixels: vec![0, 255, 51, 102, 1, 2, 3, 4],
+            labels: vec![3, 4],
+            indices: vec![0, 1],
+        });
+        let obs = images.observe(&[1, 0], 99).unwrap();
+        assert!(obs.coords.is_none());
+        assert_eq!(obs.points, 4);
+        let expect: Vec<f32> = [1u8, 2, 3, 4, 0, 255, 51, 102]
+            .iter()
+            .map(|&p| p as f32 / 255.0)
+            .collect();
+        assert_eq!(obs.targets, expect);
+        let (grid, m) = images.shared_coords().unwrap();
+        assert_eq!(m, 4);
+        // x row then y row; pixel centres of a 2-wide image are ±0.5.
+        assert_eq!(grid, vec![-0.5, 0.5, -0.5, 0.5, -0.5, -0.5, 0.5, 0.5]);
+    }
+
+    #[test]
+    fn shapes_are_observed_feature_major_with_true_distances() {
+        let s = shapes();
+        let Samples::Shapes(set) = &s else {
+            unreachable!()
+        };
+        let obs = s.observe(&[2, 0], 3).unwrap();
+        let coords = obs.coords.unwrap();
+        let m = obs.points;
+        assert_eq!(
+            (m, coords.len(), obs.targets.len()),
+            (40, 2 * 3 * 40, 2 * 40)
+        );
+        // Sample 0 of the batch is shape 2: its points, transposed, with its distances.
+        let (points, dist) = set.queries(2, 3).unwrap();
+        for j in 0..m {
+            for axis in 0..3 {
+                assert_eq!(coords[axis * m + j], points[3 * j + axis]);
+            }
+            assert_eq!(obs.targets[j], dist[j]);
+            // The target is the clamped distance to the nearest point of shape 2.
+            let cloud = set.clouds.cloud(2);
+            let nearest = cloud
+                .chunks_exact(3)
+                .map(|c| {
+                    ((c[0] - points[3 * j]).powi(2)
+                        + (c[1] - points[3 * j + 1]).powi(2)
+                        + (c[2] - points[3 * j + 2]).powi(2))
+                    .sqrt()
+                })
+                .fold(f32::MAX, f32::min);
+            assert!((dist[j] - nearest.min(0.1)).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn shape_queries_depend_on_shape_and_draw_only() {
+        let s = shapes();
+        let a = s.observe(&[0, 1], 5).unwrap();
+        let b = s.observe(&[1], 5).unwrap();
+        // Shape 1's draw is the same whether or not shape 0 is in the batch.
+        assert_eq!(a.targets[40..], b.targets[..]);
+        assert_eq!(s.observe(&[0, 1], 5).unwrap().targets, a.targets);
+        assert_ne!(s.observe(&[0, 1], 6).unwrap().targets, a.targets);
+        // Selecting keeps dataset indices, hence the streams.
+        let picked = s.select(&[1]).unwrap();
+        assert_eq!(picked.observe(&[0], 5).unwrap().targets, b.targets);
+    }
+
+    #[test]
+    fn dataset_names_round_trip() {
+        for k in [
+            DatasetKind::FashionMnist,
+            DatasetKind::Modelnet40,
+            DatasetKind::Modelnet10,
+            DatasetKind::Pointda,
+        ] {
+            assert_eq!(DatasetKind::from_name(k.name()).unwrap(), k);
+        }
+        assert!(DatasetKind::from_name("mnist").is_err());
+    }
+}
