@@ -3,7 +3,7 @@
 use crate::artifacts::{load_classifier, save_classifier, LatentFile};
 use crate::backend::{dispatch, BackendKind};
 use crate::classifier::{accuracy, train_classifier, ClassifierConfig};
-use crate::data::{load_fashion_mnist, ImageSet, SplitName, FASHION_CLASSES};
+use crate::data::{ImageSet, SplitName, FASHION_CLASSES};
 use crate::eval::{evaluate, evaluate_shapes, run_sample, EvalReport};
 use crate::export::{dequantized_latents, hypernet_from_file, model_config_from_file};
 use crate::fitting::{fit_latents, FitConfig};
@@ -973,8 +973,13 @@ pub fn demo(a: DemoArgs) -> Result<()> {
 pub struct IftArgs {
     #[arg(long)]
     pub model: PathBuf,
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub data: PathBuf,
+    /// The dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist); the
+    /// model names the dataset.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Shapes: query points per shape for the loss Hessian (UDF targets, drawn as in training).
+    #[arg(long, default_value_t = 2048)]
+    pub queries: usize,
     /// The split of the model's stored latents (checked against the file).
     #[arg(long, value_enum, default_value_t = SplitName::Test)]
     pub split: SplitName,
@@ -1002,30 +1007,50 @@ pub fn ift(a: IftArgs) -> Result<()> {
             a.split
         );
     }
-    let set = load_fashion_mnist(&a.data, a.split)?;
+    let kind = DatasetKind::from_name(model.config().dataset)
+        .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let data = data_dir(kind, &a.data)?;
+    let udf = model_udf(&model).with_queries(a.queries);
+    let set = load_samples(kind, &data, a.split, 0, &udf, model.file().provenance.seed)?;
     let n = a.limit.min(model.latent_count());
     let mut z = vec![0.0; model.sizes().latent];
-    let mut images = Vec::with_capacity(n);
+    let mut picked = Vec::with_capacity(n);
     for k in 0..n {
         let info = model.stored_latent(k, &mut z).map_err(|e| anyhow!("{e}"))?;
         let idx = info.dataset_index as usize;
         if idx >= set.len() {
             bail!(
-                "{}: stored latent {k} refers to image {idx}, {} has {}",
+                "{}: stored latent {k} refers to sample {idx}, {} has {}",
                 a.model.display(),
-                a.data.display(),
+                data.display(),
                 set.len()
             );
         }
-        images.push(
-            set.image(idx)
-                .iter()
-                .map(|&p| p as f32 / 255.0)
-                .collect::<Vec<f32>>(),
-        );
+        picked.push(idx);
     }
-    let report =
-        crate::ift::run_ift::<crate::backend::CpuBackend>(&bytes, &images, n, &Default::default())?;
+    // Each latent's reconstruction target, as the loss saw it: the image on its grid, or one
+    // draw of UDF queries around the shape.
+    let mut observed = Vec::with_capacity(n);
+    for &idx in &picked {
+        let obs = set.observe(&[idx], 0)?;
+        let coords = match (obs.coords, set.shared_coords()) {
+            (Some(c), _) => c,
+            (None, Some((grid, _))) => grid,
+            (None, None) => bail!("samples without coordinates"),
+        };
+        observed.push((coords, obs.targets));
+    }
+    let targets: Vec<crate::ift::IftTarget<'_>> = observed
+        .iter()
+        .map(|(coords, values)| crate::ift::IftTarget { coords, values })
+        .collect();
+    let report = crate::ift::run_ift_targets::<crate::backend::CpuBackend>(
+        &bytes,
+        &targets,
+        n,
+        crate::ift::FD_CHECK_LATENTS,
+        &Default::default(),
+    )?;
     if let Some(p) = &a.png {
         crate::ift::ift_histogram_png(&report, p)?;
     }

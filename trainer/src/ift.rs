@@ -756,6 +756,7 @@ fn median(values: &[f64]) -> f64 {
 /// `width × height × out_dim` values in `[0, 1]` (channel-major; for grayscale the pixels
 /// row-major). Checks the Jacobian against finite differences on the first
 /// [`FD_CHECK_LATENTS`] latents.
+#[cfg(test)]
 pub fn run_ift<B: AutodiffBackend>(
     model_bytes: &[u8],
     images: &[Vec<f32>],

@@ -71,6 +71,13 @@ enum Command {
 }
 
 fn main() {
+    // Rust ignores SIGPIPE, so `hyperinr inspect M | head` would panic in println! once the
+    // reader goes away; restore the default so the process ends quietly like any Unix tool.
+    #[cfg(unix)]
+    // SAFETY: called before any thread starts; SIG_DFL is a valid handler for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => commands::demo(a),
