@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 EPOCHS=${1:-20}; shift || true
 DIMS=${*:-8 16 32 64 128}
 D=data/fashion-mnist-subset
-cargo build -q --release -p hyperinr-trainer
-H=target/release/hyperinr
+# HYPERINR=path/to/hyperinr uses that binary instead of building one.
+if [ -z "${HYPERINR:-}" ]; then cargo build -q --release -p hyperinr-trainer; fi
+H=${HYPERINR:-target/release/hyperinr}
 echo "| latent dim | val accuracy | test accuracy (stored, int8) | test PSNR (dB) |"
 echo "|---|---|---|---|"
 for L in $DIMS; do

@@ -1075,6 +1075,9 @@ pub struct PlotArgs {
     /// PCA map of the stored latents, coloured by class (PNG).
     #[arg(long)]
     pub map: Option<PathBuf>,
+    /// t-SNE map of the stored latents, coloured by class (PNG; Barnes-Hut, perplexity 30).
+    #[arg(long)]
+    pub tsne: Option<PathBuf>,
     /// Interpolation strip between stored latents `--from` and `--to` (PNG).
     #[arg(long)]
     pub strip: Option<PathBuf>,
@@ -1115,6 +1118,16 @@ pub fn plot(a: PlotArgs) -> Result<()> {
         );
         crate::plot::latent_map_png(&proj, &latents.labels, &names, &title, path)?;
         report["pca_explained"] = serde_json::json!(proj.explained);
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &a.tsne {
+        let proj = crate::plot::tsne_2d(&latents, 30.0, 1000)?;
+        let title = format!(
+            "{}: {} stored latents, t-sne (perplexity 30)",
+            model.config().dataset,
+            latents.len()
+        );
+        crate::plot::latent_map_png(&proj, &latents.labels, &names, &title, path)?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &a.strip {

@@ -91,6 +91,45 @@ pub fn pca_2d(latents: &StoredLatents) -> Result<Projection> {
     })
 }
 
+/// A 2-D t-SNE embedding of the latents (Barnes-Hut, θ = 0.5, Euclidean distance, the
+/// `bhtsne` crate). `explained` is not defined for t-SNE and is left at zero.
+pub fn tsne_2d(latents: &StoredLatents, perplexity: f32, epochs: usize) -> Result<Projection> {
+    let n = latents.len();
+    // t-SNE needs about 3 × perplexity neighbours per point.
+    if (n as f32) < 3.0 * perplexity + 2.0 {
+        bail!(
+            "t-SNE with perplexity {perplexity} needs more than {} latents, got {n}",
+            (3.0 * perplexity + 1.0) as usize
+        );
+    }
+    let rows: Vec<&[f32]> = (0..n).map(|i| latents.row(i)).collect();
+    // The embedding dimension is the const parameter, 2 by default.
+    let mut tsne: bhtsne::tSNE<f32, &[f32]> = bhtsne::tSNE::new(&rows);
+    tsne.perplexity(perplexity)
+        .epochs(epochs)
+        .barnes_hut(0.5, |a, b| {
+            a.iter()
+                .zip(b.iter())
+                .map(|(x, y)| (x - y) * (x - y))
+                .sum::<f32>()
+                .sqrt()
+        });
+    let flat = tsne.embedding();
+    if flat.len() != 2 * n || flat.iter().any(|v| !v.is_finite()) {
+        bail!(
+            "t-SNE returned {} values for {n} latents (or non-finite ones)",
+            flat.len()
+        );
+    }
+    Ok(Projection {
+        points: flat
+            .chunks_exact(2)
+            .map(|p| [p[0] as f64, p[1] as f64])
+            .collect(),
+        explained: [0.0, 0.0],
+    })
+}
+
 /// Pearson correlation of two equally long series.
 pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len()) as f64;
@@ -540,6 +579,47 @@ mod tests {
         let scale = 5f64.sqrt();
         for (i, q) in p.points.iter().enumerate() {
             assert!((q[0].abs() - ((i as f64 - 24.5) * scale).abs()).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn tsne_separates_two_far_clusters() {
+        // Two tight clusters far apart in 8-D: t-SNE keeps every point nearer its own
+        // cluster's centre than the other's.
+        let values: Vec<f32> = (0..200)
+            .flat_map(|i| {
+                let base = if i < 100 { 0.0 } else { 10.0 };
+                (0..8).map(move |j| base + 0.01 * (((i * 7 + j * 13) % 17) as f32 - 8.0))
+            })
+            .collect();
+        let latents = StoredLatents {
+            dim: 8,
+            values,
+            labels: (0..200).map(|i| (i >= 100) as u8).collect(),
+        };
+        let p = tsne_2d(&latents, 10.0, 500).unwrap();
+        let centre = |r: std::ops::Range<usize>| {
+            let n = r.len() as f64;
+            r.fold([0.0; 2], |c, i| {
+                [c[0] + p.points[i][0] / n, c[1] + p.points[i][1] / n]
+            })
+        };
+        let (a, b) = (centre(0..100), centre(100..200));
+        let d = |q: [f64; 2], c: [f64; 2]| (q[0] - c[0]).hypot(q[1] - c[1]);
+        for (i, q) in p.points.iter().enumerate() {
+            let (own, other) = if i < 100 { (a, b) } else { (b, a) };
+            assert!(d(*q, own) < d(*q, other), "point {i}");
+        }
+        assert!(tsne_2d(&latents.take_for_test(10), 30.0, 10).is_err());
+    }
+
+    impl StoredLatents {
+        fn take_for_test(&self, n: usize) -> StoredLatents {
+            StoredLatents {
+                dim: self.dim,
+                values: self.values[..n * self.dim].to_vec(),
+                labels: self.labels[..n].to_vec(),
+            }
         }
     }
 
