@@ -349,13 +349,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
     let data_hash =
         std::fs::read_to_string(run.0.join("data.sha256")).unwrap_or_else(|_| "unknown".into());
     let (input, golden_coords) = if config.dataset.is_shapes() {
-        // 16 points spread over the unit cube (a fixed low-discrepancy pattern).
-        let coords = (0..16u32)
-            .flat_map(|k| {
-                [0.618_034f32, 0.754_877_7, 0.569_840_3]
-                    .map(|a| ((k as f32 + 0.5) * a).fract() * 2.0 - 1.0)
-            })
-            .collect();
+        let coords = crate::samples::cube_probes(16);
         let clamp = config.udf_or_default().clamp;
         (
             hyperinr_shared::InputKind::PointCloud { udf_clamp: clamp },
@@ -669,7 +663,7 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
             let eps = 0.02;
             match crate::eval::reconstruct_surface(&model, &z, crate::eval::CHAMFER_POINTS, eps, 0)
             {
-                Ok((points, _)) => format!(
+                Ok(points) => format!(
                     "reconstruction Chamfer {:.4} (ε {eps})",
                     crate::pointcloud::chamfer_distance(shapes.clouds.cloud(0), &points)?
                 ),
@@ -812,7 +806,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
         Samples::Shapes(shapes) => {
             let mut rows = Vec::new();
             for (k, z) in latents.iter().enumerate() {
-                let (points, _) = crate::eval::reconstruct_surface(
+                let points = crate::eval::reconstruct_surface(
                     &model,
                     z,
                     crate::eval::CHAMFER_POINTS,
@@ -853,12 +847,13 @@ pub fn make_subset(a: SubsetArgs) -> Result<()> {
     if !a.dataset.is_shapes() {
         return crate::data::make_subset(&from, &a.to, a.train, a.test);
     }
-    let classes: Option<&[&str]> = match a.dataset {
-        DatasetKind::Modelnet10 => Some(&crate::pointcloud::MODELNET10_CLASSES),
-        _ => None,
-    };
-    let summary =
-        crate::pointcloud::make_pointcloud_subset(&from, &a.to, classes, a.train, a.test)?;
+    let summary = crate::pointcloud::make_pointcloud_subset(
+        &from,
+        &a.to,
+        a.dataset.class_filter(),
+        a.train,
+        a.test,
+    )?;
     eprintln!(
         "wrote {}: {} classes, {} train / {} test files",
         a.to.display(),

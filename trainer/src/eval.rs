@@ -132,24 +132,29 @@ pub fn evaluate(
     })
 }
 
+/// The runtime's class for `latent`.
+pub fn classify_latent(model: &Model<'_>, latent: &[f32]) -> Result<usize> {
+    let s = model.sizes();
+    let (mut logits, mut scratch) = (vec![0.0f32; s.logits], vec![0.0f32; s.scratch]);
+    model
+        .classify(latent, &mut logits, &mut scratch)
+        .map_err(|e| anyhow!("{e}"))
+}
+
 /// Points where the runtime's reconstruction of `latent` has UDF below `eps`
-/// (uniform over that shell, up to `n_points`), and the predicted class.
+/// (uniform over that shell, up to `n_points`).
 pub fn reconstruct_surface(
     model: &Model<'_>,
     latent: &[f32],
     n_points: usize,
     eps: f32,
     seed: u64,
-) -> Result<(Vec<f32>, usize)> {
+) -> Result<Vec<f32>> {
     let s = model.sizes();
     let mut w = vec![0.0f32; s.weights];
     let mut scratch = vec![0.0f32; s.scratch];
-    let mut logits = vec![0.0f32; s.logits];
     model
         .decode_weights(latent, &mut w, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
-    let class = model
-        .classify(latent, &mut logits, &mut scratch)
         .map_err(|e| anyhow!("{e}"))?;
     let mut failed = None;
     let sample = SurfaceSearch::default().run(
@@ -167,7 +172,7 @@ pub fn reconstruct_surface(
     if let Some(e) = failed {
         return Err(anyhow!("{e}"));
     }
-    Ok((sample?.points, class))
+    Ok(sample?.points)
 }
 
 /// Evaluates `latents` (`len × dim`, already int8-dequantised) against `shapes`: accuracy
@@ -203,27 +208,18 @@ pub fn evaluate_shapes(
                     for i in start..(start + chunk).min(n) {
                         let z = &latents[i * dim..(i + 1) * dim];
                         let seed = shapes.clouds.indices[i] as u64;
-                        let surface = if i < chamfer_n {
-                            reconstruct_surface(model, z, CHAMFER_POINTS, eps, seed)
-                        } else {
-                            Err(anyhow!("not measured"))
-                        };
-                        match surface {
-                            Ok((points, class)) => {
-                                hits += (class == shapes.clouds.labels[i] as usize) as usize;
+                        let class = classify_latent(model, z)?;
+                        hits += (class == shapes.clouds.labels[i] as usize) as usize;
+                        if i >= chamfer_n {
+                            continue;
+                        }
+                        // No surface below ε: left out of the Chamfer mean, counted.
+                        match reconstruct_surface(model, z, CHAMFER_POINTS, eps, seed) {
+                            Ok(points) => {
                                 sum += chamfer_distance(shapes.clouds.cloud(i), &points)?;
                                 ok += 1;
                             }
-                            Err(_) => {
-                                // Not measured, or no surface below ε: still classified.
-                                let mut logits = vec![0.0f32; model.sizes().logits];
-                                let mut scratch = vec![0.0f32; model.sizes().scratch];
-                                let class = model
-                                    .classify(z, &mut logits, &mut scratch)
-                                    .map_err(|e| anyhow!("{e}"))?;
-                                hits += (class == shapes.clouds.labels[i] as usize) as usize;
-                                failed += (i < chamfer_n) as usize;
-                            }
+                            Err(_) => failed += 1,
                         }
                     }
                     Ok((hits, sum, ok, failed))

@@ -375,17 +375,6 @@ pub fn latent_map_png(
 // Reconstructions through the runtime
 // ---------------------------------------------------------------------------------------------
 
-/// Fixed probe points in `[-1, 1]³` (a low-discrepancy pattern) at which two shape
-/// reconstructions are compared.
-fn shape_probes(n: usize) -> Vec<f32> {
-    (0..n as u32)
-        .flat_map(|k| {
-            [0.618_034f32, 0.754_877_7, 0.569_840_3]
-                .map(|a| ((k as f32 + 0.5) * a).fract() * 2.0 - 1.0)
-        })
-        .collect()
-}
-
 /// What a latent decodes to, as a vector comparable across latents: the rendered image
 /// (clamped to [0, 1]) or the UDF at fixed probe points (clamped to [0, clamp]).
 pub fn reconstruction_signature(model: &Model<'_>, latent: &[f32]) -> Result<Vec<f32>> {
@@ -404,7 +393,7 @@ pub fn reconstruction_signature(model: &Model<'_>, latent: &[f32]) -> Result<Vec
             Ok(px.into_iter().map(|v| v.clamp(0.0, 1.0)).collect())
         }
         hyperinr_shared::InputKind::PointCloud { udf_clamp } => {
-            let probes = shape_probes(4096);
+            let probes = crate::samples::cube_probes(4096);
             let mut out = vec![0.0f32; probes.len() / 3 * s.out_dim];
             model
                 .eval_siren(&w, &probes, &mut out, &mut scratch)
@@ -529,7 +518,7 @@ pub fn interpolation_strip(
             }
             hyperinr_shared::InputKind::PointCloud { .. } => {
                 match crate::eval::reconstruct_surface(model, &z, 2048, 0.02, k as u64) {
-                    Ok((points, _)) => crate::render::projection(&points, 1),
+                    Ok(points) => crate::render::projection(&points, 1),
                     Err(_) => vec![0u8; panel * panel],
                 }
             }

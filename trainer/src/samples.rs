@@ -62,6 +62,15 @@ impl DatasetKind {
         self != DatasetKind::FashionMnist
     }
 
+    /// The classes of the dataset folder to load: ModelNet10 is 10 classes of a ModelNet40
+    /// folder; the others take every class folder.
+    pub fn class_filter(self) -> Option<&'static [&'static str]> {
+        match self {
+            DatasetKind::Modelnet10 => Some(&MODELNET10_CLASSES),
+            _ => None,
+        }
+    }
+
     /// SIREN input width: 2 (pixel coordinates) or 3 (points).
     pub fn in_dim(self) -> usize {
         if self.is_shapes() {
@@ -111,6 +120,7 @@ pub struct ShapeSet {
     index: Vec<CloudIndex>,
     /// How queries are drawn.
     pub udf: UdfConfig,
+    sampler: UdfSampler,
     /// Base seed of the query streams.
     pub seed: u64,
 }
@@ -118,7 +128,8 @@ pub struct ShapeSet {
 impl ShapeSet {
     /// Builds the k-d trees of `clouds`.
     pub fn new(clouds: PointCloudSet, udf: UdfConfig, seed: u64) -> Result<Self> {
-        udf.sampler().validate()?;
+        let sampler = udf.sampler();
+        sampler.validate()?;
         let index = clouds
             .clouds
             .iter()
@@ -129,6 +140,7 @@ impl ShapeSet {
             clouds,
             index,
             udf,
+            sampler,
             seed,
         })
     }
@@ -140,8 +152,7 @@ impl ShapeSet {
             crate::pointcloud::mix_seed(self.seed, self.clouds.indices[row] as u64),
             draw,
         );
-        self.udf
-            .sampler()
+        self.sampler
             .sample_with_index(&self.index[row], self.udf.queries, stream)
     }
 
@@ -309,6 +320,18 @@ fn observe_shapes(s: &ShapeSet, rows: &[usize], draw: u64) -> Result<Observation
     })
 }
 
+/// `n` fixed points spread over `[-1, 1]³` (an additive-recurrence low-discrepancy
+/// pattern), point-major: golden-vector coordinates of shape models and the probes at which
+/// two shape reconstructions are compared.
+pub fn cube_probes(n: usize) -> Vec<f32> {
+    (0..n as u32)
+        .flat_map(|k| {
+            [0.618_034f32, 0.754_877_7, 0.569_840_3]
+                .map(|a| ((k as f32 + 0.5) * a).fract() * 2.0 - 1.0)
+        })
+        .collect()
+}
+
 /// The class names of a dataset folder (in label order).
 pub fn class_names(samples: &Samples) -> Vec<String> {
     match samples {
@@ -330,15 +353,11 @@ pub fn load_samples(
     let samples = match kind {
         DatasetKind::FashionMnist => Samples::Images(load_fashion_mnist(data, split)?),
         _ => {
-            let classes: Option<&[&str]> = match kind {
-                DatasetKind::Modelnet10 => Some(&MODELNET10_CLASSES),
-                _ => None,
-            };
             let folder = match split {
                 SplitName::Test => CloudSplit::Test,
                 _ => CloudSplit::Train,
             };
-            let set = load_point_clouds(data, folder, classes)?;
+            let set = load_point_clouds(data, folder, kind.class_filter())?;
             let set = match split {
                 SplitName::Test => set,
                 SplitName::Train => split_validation(&set).0,
