@@ -92,7 +92,10 @@ pub fn pca_2d(latents: &StoredLatents) -> Result<Projection> {
 }
 
 /// A 2-D t-SNE embedding of the latents (Barnes-Hut, θ = 0.5, Euclidean distance, the
-/// `bhtsne` crate). `explained` is not defined for t-SNE and is left at zero.
+/// `bhtsne` crate), started from the PCA projection scaled to standard deviation 1e-4
+/// (the usual PCA initialisation; the crate's own is random), which keeps well-separated
+/// groups apart from the start. The crate's neighbour search is still randomised, so maps
+/// differ slightly between runs. `explained` is not defined for t-SNE and is left at zero.
 pub fn tsne_2d(latents: &StoredLatents, perplexity: f32, epochs: usize) -> Result<Projection> {
     let n = latents.len();
     // t-SNE needs about 3 × perplexity neighbours per point.
@@ -104,8 +107,18 @@ pub fn tsne_2d(latents: &StoredLatents, perplexity: f32, epochs: usize) -> Resul
     }
     let rows: Vec<&[f32]> = (0..n).map(|i| latents.row(i)).collect();
     // The embedding dimension is the const parameter, 2 by default.
+    let pca = pca_2d(latents)?;
+    let sd = (pca.points.iter().map(|p| p[0] * p[0]).sum::<f64>() / n as f64)
+        .sqrt()
+        .max(f64::MIN_POSITIVE);
+    let init: Vec<f32> = pca
+        .points
+        .iter()
+        .flat_map(|p| [(p[0] / sd * 1e-4) as f32, (p[1] / sd * 1e-4) as f32])
+        .collect();
     let mut tsne: bhtsne::tSNE<f32, &[f32]> = bhtsne::tSNE::new(&rows);
-    tsne.perplexity(perplexity)
+    tsne.initial_embedding(init)
+        .perplexity(perplexity)
         .epochs(epochs)
         .barnes_hut(0.5, |a, b| {
             a.iter()
