@@ -86,10 +86,13 @@ pub struct TrainArgs {
     pub epochs: usize,
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
-    #[arg(long, default_value_t = 1e-3)]
-    pub lr_hyper: f64,
-    #[arg(long, default_value_t = 1e-2)]
-    pub lr_latent: f32,
+    /// Adam learning rate of the hypernetwork (default 1e-3). With `--resume`, a value
+    /// given here replaces the run's from the next epoch on (a manual step decay).
+    #[arg(long)]
+    pub lr_hyper: Option<f64>,
+    /// Adam learning rate of the latents (default 1e-2); replaces the run's on `--resume`.
+    #[arg(long)]
+    pub lr_latent: Option<f32>,
     #[arg(long, default_value_t = 64)]
     pub latent_dim: usize,
     /// Hypernetwork hidden widths.
@@ -138,8 +141,25 @@ fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> 
     };
     let samples = load_samples(a.dataset, &data, SplitName::Train, a.limit, &udf, seed)?;
     let mut training = if resuming {
-        let t = Training::<B>::load(&run.checkpoint(), Some(&samples), device)?;
+        let mut t = Training::<B>::load(&run.checkpoint(), Some(&samples), device)?;
         eprintln!("resuming {} after epoch {}", run.0.display(), t.epoch);
+        let before = (t.config.lr_hyper, t.config.lr_latent);
+        t.config.lr_hyper = a.lr_hyper.unwrap_or(before.0);
+        t.config.lr_latent = a.lr_latent.unwrap_or(before.1);
+        if (t.config.lr_hyper, t.config.lr_latent) != before {
+            t.config.validate().context("--lr-hyper / --lr-latent")?;
+            eprintln!(
+                "learning rates from epoch {}: hypernetwork {} (was {}), latents {} (was {})",
+                t.epoch + 1,
+                t.config.lr_hyper,
+                before.0,
+                t.config.lr_latent,
+                before.1
+            );
+            // The run's config.json says what the next epochs use; the checkpoint
+            // written after the next epoch carries the same values.
+            crate::io::write_atomic(&run.config(), t.config.to_string().as_bytes())?;
+        }
         t
     } else {
         let mut model = crate::model::HyperInrConfig::new();
@@ -152,13 +172,14 @@ fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> 
             .with_class_names(crate::samples::class_names(&samples))
             .with_epochs(a.epochs)
             .with_batch_size(a.batch)
-            .with_lr_hyper(a.lr_hyper)
-            .with_lr_latent(a.lr_latent)
+            .with_lr_hyper(a.lr_hyper.unwrap_or(1e-3))
+            .with_lr_latent(a.lr_latent.unwrap_or(1e-2))
             .with_latent_l2(a.latent_l2)
             .with_seed(a.seed);
         if a.dataset.is_shapes() {
             config.udf = Some(udf);
         }
+        config.validate()?;
         crate::io::write_atomic(&run.config(), config.to_string().as_bytes())?;
         crate::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
         Training::<B>::new(config, &samples, device)
@@ -259,7 +280,8 @@ fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
 pub struct ClassifierArgs {
     #[arg(long)]
     pub run: PathBuf,
-    /// Which training latents: `train` (re-fitted, φ frozen) or `train-joint`.
+    /// Which training latents: `train` (re-fitted, φ frozen), `train-joint`, or several
+    /// joined with commas (`train,train-joint`): their union, one latent per row each.
     #[arg(long, default_value = "train")]
     pub train_latents: String,
     #[arg(long, default_value_t = 60)]
@@ -279,7 +301,27 @@ pub fn classifier(a: ClassifierArgs) -> Result<()> {
 fn classifier_on<B: AutodiffBackend>(device: &B::Device, a: ClassifierArgs) -> Result<()> {
     let run = RunDir(a.run.clone());
     let (config, _) = run_config(&run)?;
-    let train = LatentFile::load(&run.latents(&a.train_latents))?;
+    let mut sets = a
+        .train_latents
+        .split(',')
+        .map(|name| LatentFile::load(&run.latents(name)));
+    let mut train = sets
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("--train-latents: no name given"))??;
+    for more in sets {
+        let more = more?;
+        if more.dim != train.dim {
+            bail!(
+                "--train-latents {}: latent sizes differ ({} and {})",
+                a.train_latents,
+                train.dim,
+                more.dim
+            );
+        }
+        train.values.extend_from_slice(&more.values);
+        train.labels.extend_from_slice(&more.labels);
+        train.indices.extend_from_slice(&more.indices);
+    }
     let val = LatentFile::load(&run.latents("val")).ok();
     let cfg = ClassifierConfig::new()
         .with_epochs(a.epochs)
@@ -892,8 +934,8 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         backend: a.backend,
         epochs: a.epochs,
         batch: 64,
-        lr_hyper: 1e-3,
-        lr_latent: 1e-2,
+        lr_hyper: None,
+        lr_latent: None,
         latent_dim: 64,
         hyper_hidden: vec![256, 256],
         siren_hidden: vec![32, 32],

@@ -79,6 +79,14 @@ impl TrainingConfig {
                 self.batch_size
             );
         }
+        let rate_ok = |r: f64| r.is_finite() && r >= 0.0;
+        if !rate_ok(self.lr_hyper) || !rate_ok(f64::from(self.lr_latent)) {
+            bail!(
+                "learning rates {} (hypernetwork) and {} (latents) must be finite and ≥ 0",
+                self.lr_hyper,
+                self.lr_latent
+            );
+        }
         Ok(())
     }
 

@@ -12,15 +12,19 @@ fn data() -> PathBuf {
 }
 
 fn train(run: &Path, extra: &[&str]) -> Command {
+    train_epochs(run, 4, extra)
+}
+
+/// `hyperinr train` on the first 192 subset images, 64 per batch, up to `epochs`.
+fn train_epochs(run: &Path, epochs: u32, extra: &[&str]) -> Command {
     let mut c = Command::new(BIN);
-    c.args([
-        "train", "--quiet", "--limit", "192", "--batch", "64", "--epochs", "4",
-    ])
-    .arg("--data")
-    .arg(data())
-    .arg("--run")
-    .arg(run)
-    .args(extra);
+    c.args(["train", "--quiet", "--limit", "192", "--batch", "64"])
+        .args(["--epochs", &epochs.to_string()])
+        .arg("--data")
+        .arg(data())
+        .arg("--run")
+        .arg(run)
+        .args(extra);
     c
 }
 
@@ -224,4 +228,56 @@ fn crash_between_the_metrics_and_the_checkpoint_write() {
     assert_eq!(a[1], b[1], "epoch");
     assert!(a[2] == b[2], "hypernetwork weights differ");
     assert!(a[4] == b[4], "latents differ");
+}
+
+#[test]
+fn resume_with_new_learning_rates_uses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = train_epochs(&run, 2, &[]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = sections(&run.join("checkpoint.bin"));
+
+    // A rate that is not a rate is refused and the run is left as it was.
+    let out = train_epochs(&run, 3, &["--resume", "--lr-hyper=-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--lr-hyper") && err.contains("-1"), "{err}");
+    assert_eq!(sections(&run.join("checkpoint.bin")), before);
+
+    // With both rates at zero the third epoch runs but moves no weight and no latent.
+    let out = train_epochs(
+        &run,
+        3,
+        &["--resume", "--lr-hyper", "0", "--lr-latent", "0"],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = sections(&run.join("checkpoint.bin"));
+    assert_eq!(u64::from_le_bytes(after[1][..].try_into().unwrap()), 3);
+    assert_eq!(after[2], before[2], "hypernetwork weights moved at lr 0");
+    // The latents section: dim and count (u64 each), then the 192 × 64 values, then
+    // Adam's state (which does change at lr 0).
+    let values = |s: &[u8]| s[..16 + 192 * 64 * 4].to_vec();
+    assert_eq!(
+        values(&after[4]),
+        values(&before[4]),
+        "latents moved at lr 0"
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["lr_hyper"], 0.0);
+    assert_eq!(config["lr_latent"], 0.0);
+    assert_eq!(metrics(&run).len(), 4, "header and three epochs");
 }
