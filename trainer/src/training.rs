@@ -11,7 +11,7 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, Transaction};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
@@ -218,6 +218,10 @@ pub struct Training<B: AutodiffBackend> {
     pub epoch: usize,
     coords: Option<Tensor<B, 3>>,
     device: B::Device,
+    /// Read the latent gradients and the loss back in one transfer (one device round trip per
+    /// step) rather than two. Same values either way; `hyperinr bench --two-reads` turns it off
+    /// to measure what the second round trip costs.
+    pub single_read: bool,
 }
 
 /// Checkpoint layout: magic, five length-prefixed sections (config, epoch, hypernet,
@@ -269,6 +273,7 @@ impl<B: AutodiffBackend> Training<B> {
             epoch: 0,
             coords,
             device: device.clone(),
+            single_read: true,
         }
     }
 
@@ -370,6 +375,7 @@ impl<B: AutodiffBackend> Training<B> {
             epoch,
             coords: samples.and_then(|s| shared_coords::<B>(s, device)),
             device: device.clone(),
+            single_read: true,
         })
     }
 
@@ -395,11 +401,28 @@ impl<B: AutodiffBackend> Training<B> {
         let mut grads = loss.backward();
         let z_grad = z
             .grad_remove(&mut grads)
-            .context("latents received no gradient")?
-            .into_data()
+            .context("latents received no gradient")?;
+        // Each read waits for the device: on CUDA every step has at least one such round trip
+        // (the latents' Adam runs on the host), so read both tensors in one.
+        let (z_grad, mse) = if self.single_read {
+            let data = Transaction::<B::InnerBackend>::default()
+                .register(z_grad)
+                .register(mse.inner())
+                .try_execute()
+                .map_err(|e| anyhow::anyhow!("reading the step's results: {e:?}"))?;
+            let [z_grad, mse]: [TensorData; 2] = data
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("a two-tensor read returned another count"))?;
+            let mse = mse.iter::<f64>().next().context("empty loss tensor")?;
+            (z_grad, mse)
+        } else {
+            let z_grad = z_grad.into_data();
+            let mse: f64 = burn::tensor::ElementConversion::elem(mse.into_scalar());
+            (z_grad, mse)
+        };
+        let z_grad = z_grad
             .to_vec::<f32>()
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let mse: f64 = burn::tensor::ElementConversion::elem(mse.into_scalar());
         if !mse.is_finite() {
             bail!(
                 "loss became {mse} at epoch {} — stopping; the last checkpoint is kept",
@@ -473,5 +496,46 @@ impl<B: AutodiffBackend> Training<B> {
         }
         bar.finish();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ImageSet;
+
+    #[test]
+    fn one_read_per_step_changes_no_value() {
+        type B = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
+        let n = 6;
+        let images = Samples::Images(ImageSet {
+            width: 8,
+            height: 8,
+            pixels: (0..n * 64).map(|i| (i * 37 % 256) as u8).collect(),
+            labels: vec![0; n],
+            indices: (0..n as u32).collect(),
+        });
+        let config = || {
+            TrainingConfig::new(
+                HyperInrConfig::new()
+                    .with_latent_dim(8)
+                    .with_hyper_hidden(vec![16])
+                    .with_siren_hidden(vec![8]),
+            )
+            .with_batch_size(3)
+        };
+        let device = Default::default();
+        let run = |single_read: bool| {
+            let mut t = Training::<B>::new(config(), &images, &device);
+            t.single_read = single_read;
+            let mse: Vec<f64> = [[0, 1, 2], [3, 4, 5], [2, 4, 0]]
+                .iter()
+                .map(|rows| t.step(&images, rows).unwrap())
+                .collect();
+            (mse, t.latents.values.clone())
+        };
+        let (one, two) = (run(true), run(false));
+        assert!(one.0.iter().all(|m| m.is_finite() && *m > 0.0));
+        assert_eq!(one, two);
     }
 }
