@@ -1,4 +1,5 @@
-//! Backend choice at run time: burn-ndarray on the CPU, burn-cuda with the `cuda` feature.
+//! Backend choice at run time: burn-ndarray or burn-flex on the CPU; burn-cuda with the `cuda`
+//! feature, fused (burn's default `Cuda`) or without fusion (the plain cubecl backend).
 
 /// The backends `--backend` selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -7,17 +8,38 @@ pub enum BackendKind {
     Cpu,
     /// burn-flex (+ autodiff) on the CPU: gemm-based, SIMD.
     Flex,
-    /// burn-cuda (+ autodiff); needs the `cuda` cargo feature and an NVIDIA GPU.
+    /// burn-cuda (+ autodiff), with burn's operation fusion; needs the `cuda` cargo feature and
+    /// an NVIDIA GPU.
     Cuda,
+    /// burn-cuda (+ autodiff) without fusion: one kernel per tensor operation.
+    CudaNofusion,
 }
 
 /// CPU training backend.
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
 /// CPU training backend on burn-flex.
 pub type FlexBackend = burn::backend::Autodiff<burn::backend::Flex>;
-/// CUDA training backend.
+/// CUDA training backend (burn's `Cuda`: `Fusion<CubeBackend<CudaRuntime, f32, i32, u8>>`).
 #[cfg(feature = "cuda")]
 pub type CudaBackend = burn::backend::Autodiff<burn::backend::Cuda<f32>>;
+/// CUDA training backend without fusion: the type burn-cuda 0.21 calls `Cuda` when its
+/// `fusion` feature is off.
+#[cfg(feature = "cuda")]
+pub type CudaNoFusionBackend = burn::backend::Autodiff<
+    burn_cubecl::CubeBackend<burn_cubecl::cubecl::cuda::CudaRuntime, f32, i32, u8>,
+>;
+
+/// Everything a CUDA backend needs before its device is first used: the driver libraries, then
+/// cubecl's configuration from the `HYPERINR_*` / `CUBECL_*` variables (unless a command, such
+/// as `bench`, installed one from its flags already).
+#[cfg(feature = "cuda")]
+pub fn prepare_cuda() -> anyhow::Result<()> {
+    check_cuda()?;
+    crate::cubecl_config::CubeclArgs::default()
+        .with_env()
+        .install()?;
+    Ok(())
+}
 
 /// Checks that the CUDA driver and NVRTC libraries can be loaded, so that a missing GPU
 /// gives a message instead of a panic in a worker thread.
@@ -64,12 +86,18 @@ macro_rules! dispatch {
             }
             #[cfg(feature = "cuda")]
             $crate::backend::BackendKind::Cuda => {
-                $crate::backend::check_cuda()?;
+                $crate::backend::prepare_cuda()?;
                 let device = Default::default();
                 $f::<$crate::backend::CudaBackend>(&device, $($arg),*)
             }
+            #[cfg(feature = "cuda")]
+            $crate::backend::BackendKind::CudaNofusion => {
+                $crate::backend::prepare_cuda()?;
+                let device = Default::default();
+                $f::<$crate::backend::CudaNoFusionBackend>(&device, $($arg),*)
+            }
             #[cfg(not(feature = "cuda"))]
-            $crate::backend::BackendKind::Cuda => anyhow::bail!(
+            $crate::backend::BackendKind::Cuda | $crate::backend::BackendKind::CudaNofusion => anyhow::bail!(
                 "this binary was built without the `cuda` feature: cargo build --release -p hyperinr-trainer --features cuda"
             ),
         }

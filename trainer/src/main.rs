@@ -5,6 +5,7 @@ mod backend;
 mod bench;
 mod classifier;
 mod commands;
+mod cubecl_config;
 mod data;
 mod eval;
 mod export;
