@@ -179,19 +179,10 @@ fn flipped_checkpoint_byte_is_caught_by_its_checksum() {
     }
 }
 
-/// Runs `train` with `--limit 128 --batch 64 --epochs N` to completion (resuming if asked).
+/// Runs [`train_epochs`] to completion (resuming if asked).
 fn train_to(run: &Path, epochs: u32, resume: bool) {
-    let mut c = Command::new(BIN);
-    c.args(["train", "--quiet", "--limit", "128", "--batch", "64"])
-        .args(["--epochs", &epochs.to_string()])
-        .arg("--data")
-        .arg(data())
-        .arg("--run")
-        .arg(run);
-    if resume {
-        c.arg("--resume");
-    }
-    let out = c.output().unwrap();
+    let extra: &[&str] = if resume { &["--resume"] } else { &[] };
+    let out = train_epochs(run, epochs, extra).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
