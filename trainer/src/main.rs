@@ -3,6 +3,7 @@
 mod artifacts;
 mod backend;
 mod bench;
+mod capacity;
 mod classifier;
 mod commands;
 mod cubecl_config;
@@ -65,6 +66,8 @@ enum Command {
     Ift(commands::IftArgs),
     /// Latent-space pictures: PCA map by class, interpolation strip, neighbour check (JSON).
     Plot(commands::PlotArgs),
+    /// Where the reconstruction ceiling comes from: fits at four levels of freedom (JSON).
+    Capacity(commands::CapacityArgs),
     /// Time training steps (warm-up excluded).
     Bench(bench::BenchArgs),
     /// Cut a small subset of the official IDX files (for the repo).
@@ -92,6 +95,7 @@ fn main() {
         Command::Render(a) => commands::render(a),
         Command::Ift(a) => commands::ift(a),
         Command::Plot(a) => commands::plot(a),
+        Command::Capacity(a) => commands::capacity(a),
         Command::Bench(a) => bench::bench(a),
         Command::MakeSubset(a) => commands::make_subset(a),
     };

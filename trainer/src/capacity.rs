@@ -1,0 +1,316 @@
+//! Where the reconstruction ceiling comes from: the same samples fitted with more and more
+//! freedom, each level starting where the previous one ended.
+//!
+//! 1. [`FitLevel::Latent`]: the latent z (φ frozen): what test-time fitting can reach.
+//! 2. [`FitLevel::LastHidden`]: the input h of φ's last layer, unconstrained (it may leave
+//!    the ReLU image): the best point of the affine subspace `W h + b` the last layer spans.
+//! 3. [`FitLevel::SirenFromHypernet`]: the SIREN parameters themselves, from φ(h*): what
+//!    the SIREN's size allows near the hypernetwork's answer.
+//! 4. [`FitLevel::SirenFromInit`]: the SIREN parameters from a fresh SIREN initialisation
+//!    (one per sample), as a per-sample INR is usually fitted.
+//!
+//! The gap between consecutive levels says which part of the model caps the reconstruction:
+//! the latent size (1 → 2), the hypernetwork's last width (2 → 3) or the SIREN (3).
+
+use crate::latents::LatentTable;
+use crate::model::{siren_forward, HyperInrConfig, HyperNet};
+use crate::samples::Samples;
+use crate::training::{batch_tensors, shared_coords};
+use anyhow::{Context, Result};
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::activation::relu;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use rand::SeedableRng;
+use serde::Serialize;
+
+/// Hyper-parameters of the capacity fits.
+#[derive(Config, Debug)]
+pub struct CapacityConfig {
+    /// Adam steps per level.
+    #[config(default = 500)]
+    pub steps: usize,
+    /// Adam learning rate of the latent (as test-time fitting).
+    #[config(default = 2e-2)]
+    pub lr_latent: f32,
+    /// Adam learning rate of the last hidden vector h.
+    #[config(default = 1e-2)]
+    pub lr_hidden: f32,
+    /// Adam learning rate of SIREN parameters fitted directly.
+    #[config(default = 1e-3)]
+    pub lr_siren: f32,
+    /// Samples fitted together.
+    #[config(default = 256)]
+    pub batch_size: usize,
+    /// Seed of the per-sample SIREN initialisations (level 4).
+    #[config(default = 42)]
+    pub seed: u64,
+}
+
+/// What is fitted at one level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FitLevel {
+    /// The latent z, φ frozen.
+    Latent,
+    /// The input of φ's last layer, unconstrained.
+    LastHidden,
+    /// The SIREN parameters, starting from φ's output at level 2.
+    SirenFromHypernet,
+    /// The SIREN parameters, starting from a SIREN initialisation.
+    SirenFromInit,
+}
+
+/// One level's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct LevelReport {
+    /// What was fitted.
+    pub level: FitLevel,
+    /// Values fitted per sample.
+    pub dims: usize,
+    /// Learning rate used.
+    pub lr: f32,
+    /// Mean squared error over all outputs of all samples before the first step.
+    pub start_mse: f64,
+    /// The same after the last step.
+    pub mse: f64,
+}
+
+/// Fits the four levels for `samples` and reports each one's error.
+pub fn capacity_levels<B: AutodiffBackend>(
+    model: &HyperInrConfig,
+    hypernet: &HyperNet<B>,
+    samples: &Samples,
+    cfg: &CapacityConfig,
+    device: &B::Device,
+) -> Result<Vec<LevelReport>> {
+    let frozen = hypernet.clone().no_grad();
+    let last = frozen.layers.len() - 1;
+    let hidden = |z: Tensor<B, 2>| {
+        let mut x = z;
+        for layer in &frozen.layers[..last] {
+            x = relu(layer.forward(x));
+        }
+        x
+    };
+    let fitter = LevelFitter {
+        model,
+        samples,
+        shared: shared_coords::<B>(samples, device),
+        cfg,
+        device,
+    };
+    let n = samples.len();
+    let mut reports = Vec::new();
+
+    let (z, r) = fitter.fit(
+        FitLevel::Latent,
+        LatentTable::new(n, model.latent_dim, 0.0, 0),
+        cfg.lr_latent,
+        |z| frozen.forward(z),
+    )?;
+    reports.push(r);
+
+    let h0 = fitter.map_rows(&z, hidden)?;
+    let (h, r) = fitter.fit(FitLevel::LastHidden, h0, cfg.lr_hidden, |h| {
+        frozen.layers[last].forward(h)
+    })?;
+    reports.push(r);
+
+    let p0 = fitter.map_rows(&h, |h| frozen.layers[last].forward(h))?;
+    let (_, r) = fitter.fit(FitLevel::SirenFromHypernet, p0, cfg.lr_siren, |p| p)?;
+    reports.push(r);
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
+    let mut init = Vec::with_capacity(n * model.siren_params());
+    for _ in 0..n {
+        init.extend(model.siren_init(&mut rng).0);
+    }
+    let (_, r) = fitter.fit(
+        FitLevel::SirenFromInit,
+        LatentTable::from_values(init, model.siren_params()),
+        cfg.lr_siren,
+        |p| p,
+    )?;
+    reports.push(r);
+    Ok(reports)
+}
+
+/// The parts every level shares.
+struct LevelFitter<'a, B: AutodiffBackend> {
+    model: &'a HyperInrConfig,
+    samples: &'a Samples,
+    shared: Option<Tensor<B, 3>>,
+    cfg: &'a CapacityConfig,
+    device: &'a B::Device,
+}
+
+impl<B: AutodiffBackend> LevelFitter<'_, B> {
+    /// `f` applied to every row of `table` (batched), as a fresh table.
+    fn map_rows(
+        &self,
+        table: &LatentTable,
+        f: impl Fn(Tensor<B, 2>) -> Tensor<B, 2>,
+    ) -> Result<LatentTable> {
+        let (mut values, mut dim) = (Vec::new(), 0);
+        let rows_all: Vec<usize> = (0..table.len()).collect();
+        for rows in rows_all.chunks(self.cfg.batch_size.max(1)) {
+            let x = Tensor::<B, 2>::from_data(
+                TensorData::new(table.gather(rows), [rows.len(), table.dim]),
+                self.device,
+            );
+            let y = f(x);
+            dim = y.dims()[1];
+            values.extend(
+                y.into_data()
+                    .to_vec::<f32>()
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+            );
+        }
+        Ok(LatentTable::from_values(values, dim))
+    }
+
+    /// Adam on the rows of `table` for `cfg.steps` steps through `to_params` (values →
+    /// SIREN parameters); returns the fitted table and the errors before and after.
+    fn fit(
+        &self,
+        level: FitLevel,
+        mut table: LatentTable,
+        lr: f32,
+        to_params: impl Fn(Tensor<B, 2>) -> Tensor<B, 2>,
+    ) -> Result<(LatentTable, LevelReport)> {
+        let start_mse = self.mean_error(&table, &to_params)?;
+        let rows_all: Vec<usize> = (0..table.len()).collect();
+        for rows in rows_all.chunks(self.cfg.batch_size.max(1)) {
+            for step in 0..self.cfg.steps {
+                let (x, coords, target) = batch_tensors::<B>(
+                    self.samples,
+                    self.shared.as_ref(),
+                    &table,
+                    rows,
+                    step as u64,
+                    self.device,
+                )?;
+                let x = x.require_grad();
+                let out = siren_forward(self.model, to_params(x.clone()), coords);
+                let mse = (out - target).powi_scalar(2).mean();
+                let mut grads = mse.backward();
+                let g = x
+                    .grad_remove(&mut grads)
+                    .with_context(|| format!("{level:?}: no gradient"))?
+                    .into_data()
+                    .to_vec::<f32>()
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                table.adam_step(rows, &g, lr);
+            }
+        }
+        let mse = self.mean_error(&table, &to_params)?;
+        let dims = table.dim;
+        Ok((
+            table,
+            LevelReport {
+                level,
+                dims,
+                lr,
+                start_mse,
+                mse,
+            },
+        ))
+    }
+
+    /// Mean squared error over every output of every sample (draw 0 for shapes).
+    fn mean_error(
+        &self,
+        table: &LatentTable,
+        to_params: &impl Fn(Tensor<B, 2>) -> Tensor<B, 2>,
+    ) -> Result<f64> {
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        let rows_all: Vec<usize> = (0..table.len()).collect();
+        for rows in rows_all.chunks(self.cfg.batch_size.max(1)) {
+            let (x, coords, target) = batch_tensors::<B>(
+                self.samples,
+                self.shared.as_ref(),
+                table,
+                rows,
+                0,
+                self.device,
+            )?;
+            let n = target.dims().iter().product::<usize>();
+            let out = siren_forward(self.model, to_params(x), coords);
+            let mse: f64 = (out - target).powi_scalar(2).mean().into_scalar().elem();
+            sum += mse * n as f64;
+            count += n;
+        }
+        Ok(sum / count.max(1) as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ImageSet;
+    use burn::backend::{Autodiff, NdArray};
+
+    type Ad = Autodiff<NdArray<f32>>;
+
+    /// A small image set: smooth blobs, different per sample.
+    fn blobs(n: usize) -> Samples {
+        let mut pixels = Vec::with_capacity(n * 64);
+        for k in 0..n {
+            for r in 0..8 {
+                for c in 0..8 {
+                    let (dx, dy) = (c as f32 - 2.0 - k as f32, r as f32 - 3.0);
+                    pixels.push((255.0 * (-(dx * dx + dy * dy) / 6.0).exp()) as u8);
+                }
+            }
+        }
+        Samples::Images(ImageSet {
+            width: 8,
+            height: 8,
+            pixels,
+            labels: vec![0; n],
+            indices: (0..n as u32).collect(),
+        })
+    }
+
+    #[test]
+    fn each_level_starts_where_the_previous_ended_and_fitting_lowers_the_error() {
+        let mut cfg = HyperInrConfig::new();
+        cfg.latent_dim = 4;
+        cfg.hyper_hidden = vec![16, 16];
+        cfg.siren_hidden = vec![8, 8];
+        let device = Default::default();
+        let net = cfg.init::<Ad>(3, &device);
+        let samples = blobs(3);
+        let fit = CapacityConfig::new().with_steps(40).with_batch_size(2);
+        let r = capacity_levels(&cfg, &net, &samples, &fit, &device).unwrap();
+        let levels: Vec<FitLevel> = r.iter().map(|l| l.level).collect();
+        assert_eq!(
+            levels,
+            [
+                FitLevel::Latent,
+                FitLevel::LastHidden,
+                FitLevel::SirenFromHypernet,
+                FitLevel::SirenFromInit
+            ]
+        );
+        assert_eq!(
+            r.iter().map(|l| l.dims).collect::<Vec<_>>(),
+            [4, 16, cfg.siren_params(), cfg.siren_params()]
+        );
+        for l in &r {
+            assert!(l.mse < l.start_mse, "{l:?} did not improve");
+        }
+        // Levels 2 and 3 start from the previous level's optimum: the same function.
+        for k in 1..3 {
+            let rel = (r[k].start_mse - r[k - 1].mse).abs() / r[k - 1].mse;
+            assert!(
+                rel < 1e-4,
+                "level {k} starts at {} not {}",
+                r[k].start_mse,
+                r[k - 1].mse
+            );
+        }
+    }
+}
