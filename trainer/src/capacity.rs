@@ -21,7 +21,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use serde::Serialize;
 
@@ -35,7 +35,7 @@ pub struct CapacityConfig {
     #[config(default = 2e-2)]
     pub lr_latent: f32,
     /// Adam learning rate of the last hidden vector h.
-    #[config(default = 1e-2)]
+    #[config(default = 3e-3)]
     pub lr_hidden: f32,
     /// Adam learning rate of SIREN parameters fitted directly.
     #[config(default = 1e-3)]
@@ -173,6 +173,12 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
 
     /// Adam on the rows of `table` for `cfg.steps` steps through `to_params` (values →
     /// SIREN parameters); returns the fitted table and the errors before and after.
+    ///
+    /// Images keep each sample's best values seen (the grid is the same at every step, so
+    /// errors compare): a level starts at the previous level's optimum and Adam's first
+    /// steps, about `lr` in every coordinate, can leave it; the level's answer must never be
+    /// worse than its starting point. Shapes see a fresh draw of queries at every step and
+    /// keep the last values.
     fn fit(
         &self,
         level: FitLevel,
@@ -180,7 +186,11 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
         lr: f32,
         to_params: impl Fn(Tensor<B, 2>) -> Tensor<B, 2>,
     ) -> Result<(LatentTable, LevelReport)> {
-        let start_mse = self.mean_error(&table, &to_params)?;
+        let keep_best = self.shared.is_some();
+        let start = self.sample_errors(&table, &to_params)?;
+        let start_mse = mean(&start);
+        let mut best = (table.values.clone(), start);
+        let dim = table.dim;
         let rows_all: Vec<usize> = (0..table.len()).collect();
         for rows in rows_all.chunks(self.cfg.batch_size.max(1)) {
             for step in 0..self.cfg.steps {
@@ -194,38 +204,60 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
                 )?;
                 let x = x.require_grad();
                 let out = siren_forward(self.model, to_params(x.clone()), coords);
-                let mse = (out - target).powi_scalar(2).mean();
-                let mut grads = mse.backward();
+                let per_sample = (out - target).powi_scalar(2).mean_dim(2).mean_dim(1);
+                let mut grads = per_sample.clone().mean().backward();
                 let g = x
                     .grad_remove(&mut grads)
                     .with_context(|| format!("{level:?}: no gradient"))?
                     .into_data()
                     .to_vec::<f32>()
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                if keep_best && step > 0 {
+                    let errors = per_sample
+                        .into_data()
+                        .to_vec::<f32>()
+                        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                    for (&r, &e) in rows.iter().zip(&errors) {
+                        if f64::from(e) < best.1[r] {
+                            best.1[r] = f64::from(e);
+                            best.0[r * dim..(r + 1) * dim].copy_from_slice(table.row(r));
+                        }
+                    }
+                }
                 table.adam_step(rows, &g, lr);
             }
         }
-        let mse = self.mean_error(&table, &to_params)?;
-        let dims = table.dim;
+        let last = self.sample_errors(&table, &to_params)?;
+        let mut values = table.values;
+        if keep_best {
+            for (r, &e) in last.iter().enumerate() {
+                if e < best.1[r] {
+                    best.1[r] = e;
+                    best.0[r * dim..(r + 1) * dim].copy_from_slice(&values[r * dim..(r + 1) * dim]);
+                }
+            }
+            values = best.0;
+        }
+        let errors = if keep_best { best.1 } else { last };
         Ok((
-            table,
+            LatentTable::from_values(values, dim),
             LevelReport {
                 level,
-                dims,
+                dims: dim,
                 lr,
                 start_mse,
-                mse,
+                mse: mean(&errors),
             },
         ))
     }
 
-    /// Mean squared error over every output of every sample (draw 0 for shapes).
-    fn mean_error(
+    /// Each sample's mean squared error over its outputs (draw 0 for shapes).
+    fn sample_errors(
         &self,
         table: &LatentTable,
         to_params: &impl Fn(Tensor<B, 2>) -> Tensor<B, 2>,
-    ) -> Result<f64> {
-        let (mut sum, mut count) = (0.0f64, 0usize);
+    ) -> Result<Vec<f64>> {
+        let mut errors = Vec::with_capacity(table.len());
         let rows_all: Vec<usize> = (0..table.len()).collect();
         for rows in rows_all.chunks(self.cfg.batch_size.max(1)) {
             let (x, coords, target) = batch_tensors::<B>(
@@ -236,14 +268,24 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
                 0,
                 self.device,
             )?;
-            let n = target.dims().iter().product::<usize>();
             let out = siren_forward(self.model, to_params(x), coords);
-            let mse: f64 = (out - target).powi_scalar(2).mean().into_scalar().elem();
-            sum += mse * n as f64;
-            count += n;
+            let per_sample = (out - target).powi_scalar(2).mean_dim(2).mean_dim(1);
+            errors.extend(
+                per_sample
+                    .into_data()
+                    .to_vec::<f32>()
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                    .into_iter()
+                    .map(f64::from),
+            );
         }
-        Ok(sum / count.max(1) as f64)
+        Ok(errors)
     }
+}
+
+/// The mean of `values` (every sample has as many outputs, so this is the mean over all).
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
 #[cfg(test)]

@@ -290,6 +290,9 @@ pub struct ClassifierArgs {
     pub dropout: f64,
     #[arg(long, default_value_t = 0.1)]
     pub input_noise: f32,
+    /// Seed of the classifier's initialisation, batch order, dropout and input noise.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     pub backend: BackendKind,
 }
@@ -326,7 +329,8 @@ fn classifier_on<B: AutodiffBackend>(device: &B::Device, a: ClassifierArgs) -> R
     let cfg = ClassifierConfig::new()
         .with_epochs(a.epochs)
         .with_dropout(a.dropout)
-        .with_input_noise(a.input_noise);
+        .with_input_noise(a.input_noise)
+        .with_seed(a.seed);
     // The classifier sees int8-dequantised latents, as it will on the device.
     let train_q = dequantized_latents(&train.values, train.dim)?;
     let val_q = match &val {
@@ -966,6 +970,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         epochs: 60,
         dropout: 0.3,
         input_noise: 0.1,
+        seed: 7,
         backend: a.backend,
     })?;
     say("exporting int8 model with the test latents");
@@ -1051,7 +1056,7 @@ pub struct CapacityArgs {
     pub steps: usize,
     #[arg(long, default_value_t = 2e-2)]
     pub lr_latent: f32,
-    #[arg(long, default_value_t = 1e-2)]
+    #[arg(long, default_value_t = 3e-3)]
     pub lr_hidden: f32,
     #[arg(long, default_value_t = 1e-3)]
     pub lr_siren: f32,
