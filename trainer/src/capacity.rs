@@ -10,7 +10,7 @@
 //!    (one per sample), as a per-sample INR is usually fitted.
 //!
 //! The gap between consecutive levels says which part of the model caps the reconstruction:
-//! the latent size (1 → 2), the hypernetwork's last width (2 → 3) or the SIREN (3).
+//! the latent and φ's ReLU layers (1 → 2), the last layer's width (2 → 3) or the SIREN (3).
 
 use crate::latents::LatentTable;
 use crate::model::{siren_forward, HyperInrConfig, HyperNet};
@@ -19,7 +19,6 @@ use crate::training::{batch_tensors, shared_coords};
 use anyhow::{Context, Result};
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::activation::relu;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
@@ -86,14 +85,7 @@ pub fn capacity_levels<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Vec<LevelReport>> {
     let frozen = hypernet.clone().no_grad();
-    let last = frozen.layers.len() - 1;
-    let hidden = |z: Tensor<B, 2>| {
-        let mut x = z;
-        for layer in &frozen.layers[..last] {
-            x = relu(layer.forward(x));
-        }
-        x
-    };
+    let output = frozen.output_layer();
     let fitter = LevelFitter {
         model,
         samples,
@@ -112,13 +104,13 @@ pub fn capacity_levels<B: AutodiffBackend>(
     )?;
     reports.push(r);
 
-    let h0 = fitter.map_rows(&z, hidden)?;
+    let h0 = fitter.map_rows(&z, |z| frozen.last_hidden(z))?;
     let (h, r) = fitter.fit(FitLevel::LastHidden, h0, cfg.lr_hidden, |h| {
-        frozen.layers[last].forward(h)
+        output.forward(h)
     })?;
     reports.push(r);
 
-    let p0 = fitter.map_rows(&h, |h| frozen.layers[last].forward(h))?;
+    let p0 = fitter.map_rows(&h, |h| output.forward(h))?;
     let (_, r) = fitter.fit(FitLevel::SirenFromHypernet, p0, cfg.lr_siren, |p| p)?;
     reports.push(r);
 
@@ -186,11 +178,14 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
         lr: f32,
         to_params: impl Fn(Tensor<B, 2>) -> Tensor<B, 2>,
     ) -> Result<(LatentTable, LevelReport)> {
-        let keep_best = self.shared.is_some();
         let start = self.sample_errors(&table, &to_params)?;
         let start_mse = mean(&start);
-        let mut best = (table.values.clone(), start);
         let dim = table.dim;
+        let mut best = self.shared.is_some().then(|| Best {
+            values: table.values.clone(),
+            errors: start,
+            dim,
+        });
         let rows_all: Vec<usize> = (0..table.len()).collect();
         for rows in rows_all.chunks(self.cfg.batch_size.max(1)) {
             for step in 0..self.cfg.steps {
@@ -212,33 +207,29 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
                     .into_data()
                     .to_vec::<f32>()
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                if keep_best && step > 0 {
+                // Step 0 sees the starting values, already recorded.
+                if let (Some(best), true) = (best.as_mut(), step > 0) {
                     let errors = per_sample
                         .into_data()
                         .to_vec::<f32>()
                         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                     for (&r, &e) in rows.iter().zip(&errors) {
-                        if f64::from(e) < best.1[r] {
-                            best.1[r] = f64::from(e);
-                            best.0[r * dim..(r + 1) * dim].copy_from_slice(table.row(r));
-                        }
+                        best.offer(r, f64::from(e), table.row(r));
                     }
                 }
                 table.adam_step(rows, &g, lr);
             }
         }
         let last = self.sample_errors(&table, &to_params)?;
-        let mut values = table.values;
-        if keep_best {
-            for (r, &e) in last.iter().enumerate() {
-                if e < best.1[r] {
-                    best.1[r] = e;
-                    best.0[r * dim..(r + 1) * dim].copy_from_slice(&values[r * dim..(r + 1) * dim]);
+        let (values, errors) = match best {
+            Some(mut best) => {
+                for (r, &e) in last.iter().enumerate() {
+                    best.offer(r, e, table.row(r));
                 }
+                (best.values, best.errors)
             }
-            values = best.0;
-        }
-        let errors = if keep_best { best.1 } else { last };
+            None => (table.values, last),
+        };
         Ok((
             LatentTable::from_values(values, dim),
             LevelReport {
@@ -280,6 +271,23 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
             );
         }
         Ok(errors)
+    }
+}
+
+/// Each sample's lowest error seen and the values that gave it.
+struct Best {
+    values: Vec<f32>,
+    errors: Vec<f64>,
+    dim: usize,
+}
+
+impl Best {
+    /// Keeps `row` as sample `r`'s values if `error` is below its best so far.
+    fn offer(&mut self, r: usize, error: f64, row: &[f32]) {
+        if error < self.errors[r] {
+            self.errors[r] = error;
+            self.values[r * self.dim..(r + 1) * self.dim].copy_from_slice(row);
+        }
     }
 }
 

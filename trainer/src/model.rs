@@ -201,15 +201,21 @@ pub struct HyperNet<B: Backend> {
 impl<B: Backend> HyperNet<B> {
     /// SIREN parameters `[n, params]` for latents `[n, latent_dim]`.
     pub fn forward(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
-        let last = self.layers.len() - 1;
+        self.output_layer().forward(self.last_hidden(z))
+    }
+
+    /// The input of the last layer `[n, width]`: every layer but the last, each with ReLU.
+    pub fn last_hidden(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
         let mut x = z;
-        for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
-            if i < last {
-                x = relu(x);
-            }
+        for layer in &self.layers[..self.layers.len() - 1] {
+            x = relu(layer.forward(x));
         }
         x
+    }
+
+    /// The last layer (linear: its outputs are the SIREN parameters).
+    pub fn output_layer(&self) -> &Dense<B> {
+        &self.layers[self.layers.len() - 1]
     }
 }
 
