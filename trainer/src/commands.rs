@@ -106,6 +106,20 @@ pub struct TrainArgs {
     pub queries: usize,
     #[arg(long, default_value_t = 1e-4)]
     pub latent_l2: f32,
+    /// Standard deviation of the initial latents.
+    #[arg(long, default_value_t = 0.01)]
+    pub latent_init_std: f32,
+    /// ω0 of every sine layer.
+    #[arg(long, default_value_t = 30.0)]
+    pub omega0: f32,
+    /// Scale of φ's last weight matrix at initialisation, relative to each SIREN
+    /// parameter's initial range.
+    #[arg(long, default_value_t = 0.1)]
+    pub last_layer_scale: f32,
+    /// Images: pixels per image and step, a random subset shared by the batch (0 = all,
+    /// the default); replaces the run's on `--resume`.
+    #[arg(long)]
+    pub pixels: Option<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Use only the first N training images (0 = all).
@@ -143,18 +157,30 @@ fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> 
     let mut training = if resuming {
         let mut t = Training::<B>::load(&run.checkpoint(), Some(&samples), device)?;
         eprintln!("resuming {} after epoch {}", run.0.display(), t.epoch);
-        let before = (t.config.lr_hyper, t.config.lr_latent);
+        let before = (
+            t.config.lr_hyper,
+            t.config.lr_latent,
+            t.config.pixels_per_step,
+        );
         t.config.lr_hyper = a.lr_hyper.unwrap_or(before.0);
         t.config.lr_latent = a.lr_latent.unwrap_or(before.1);
-        if (t.config.lr_hyper, t.config.lr_latent) != before {
+        t.config.pixels_per_step = a.pixels.unwrap_or(before.2);
+        let now = (
+            t.config.lr_hyper,
+            t.config.lr_latent,
+            t.config.pixels_per_step,
+        );
+        if now != before {
             t.config.validate().context("--lr-hyper / --lr-latent")?;
             eprintln!(
-                "learning rates from epoch {}: hypernetwork {} (was {}), latents {} (was {})",
+                "from epoch {}: hypernetwork lr {} (was {}), latent lr {} (was {}), pixels per step {} (was {}; 0 = all)",
                 t.epoch + 1,
-                t.config.lr_hyper,
+                now.0,
                 before.0,
-                t.config.lr_latent,
-                before.1
+                now.1,
+                before.1,
+                now.2,
+                before.2
             );
             // The run's config.json says what the next epochs use; the checkpoint
             // written after the next epoch carries the same values.
@@ -167,6 +193,8 @@ fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> 
         model.hyper_hidden = a.hyper_hidden.clone();
         model.siren_hidden = a.siren_hidden.clone();
         model.in_dim = a.dataset.in_dim();
+        model.omega0 = a.omega0;
+        model.last_layer_scale = a.last_layer_scale;
         let mut config = TrainingConfig::new(model)
             .with_dataset(a.dataset)
             .with_class_names(crate::samples::class_names(&samples))
@@ -175,6 +203,8 @@ fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> 
             .with_lr_hyper(a.lr_hyper.unwrap_or(1e-3))
             .with_lr_latent(a.lr_latent.unwrap_or(1e-2))
             .with_latent_l2(a.latent_l2)
+            .with_latent_init_std(a.latent_init_std)
+            .with_pixels_per_step(a.pixels.unwrap_or(0))
             .with_seed(a.seed);
         if a.dataset.is_shapes() {
             config.udf = Some(udf);
@@ -945,6 +975,10 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         siren_hidden: vec![32, 32],
         queries: 2048,
         latent_l2: 1e-4,
+        latent_init_std: 0.01,
+        omega0: 30.0,
+        last_layer_scale: 0.1,
+        pixels: None,
         seed: 42,
         limit: 0,
         quiet: true,
