@@ -28,6 +28,9 @@ pub struct BenchArgs {
     pub warmup: usize,
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
+    /// Pixels per image and step, as `train --pixels` (0 = all 784).
+    #[arg(long, default_value_t = 0)]
+    pub pixels: usize,
     /// Don't synchronise the device after each step (host work of a step may then overlap the
     /// device's tail of the previous one; per-step figures become less exact, the total stays
     /// exact since the device is synchronised before the clock stops).
@@ -120,7 +123,9 @@ fn bench_on<B: AutodiffBackend>(device: &B::Device, a: BenchArgs) -> Result<()> 
         labels: vec![0; n],
         indices: (0..n as u32).collect(),
     });
-    let config = TrainingConfig::new(HyperInrConfig::new()).with_batch_size(a.batch);
+    let config = TrainingConfig::new(HyperInrConfig::new())
+        .with_batch_size(a.batch)
+        .with_pixels_per_step(a.pixels);
     let mut t = Training::<B>::new(config, &images, device);
     t.single_read = !a.two_reads;
     let sync = || B::sync(device).map_err(|e| anyhow::anyhow!("device sync: {e:?}"));
@@ -164,6 +169,7 @@ fn bench_on<B: AutodiffBackend>(device: &B::Device, a: BenchArgs) -> Result<()> 
         "backend": backend_name,
         "device": format!("{device:?}"),
         "batch": a.batch,
+        "pixels_per_step": if a.pixels == 0 || a.pixels >= 784 { 784 } else { a.pixels },
         "warmup_steps": a.warmup,
         "warmup_s": warmup_s,
         "ms_per_step": ms,
