@@ -556,17 +556,21 @@ mod tests {
     use super::*;
     use crate::data::ImageSet;
 
+    /// `n` 8×8 images; pixel `i` of the concatenated images has value `value(i)`.
+    fn images_8x8(n: usize, value: impl Fn(usize) -> u8) -> Samples {
+        Samples::Images(ImageSet {
+            width: 8,
+            height: 8,
+            pixels: (0..n * 64).map(value).collect(),
+            labels: vec![0; n],
+            indices: (0..n as u32).collect(),
+        })
+    }
+
     #[test]
     fn one_read_per_step_changes_no_value() {
         type B = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
-        let n = 6;
-        let images = Samples::Images(ImageSet {
-            width: 8,
-            height: 8,
-            pixels: (0..n * 64).map(|i| (i * 37 % 256) as u8).collect(),
-            labels: vec![0; n],
-            indices: (0..n as u32).collect(),
-        });
+        let images = images_8x8(6, |i| (i * 37 % 256) as u8);
         let config = || {
             TrainingConfig::new(
                 HyperInrConfig::new()
@@ -604,14 +608,7 @@ mod tests {
     fn subsampled_pixels_keep_each_target_with_its_coordinates() {
         type B = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
         // Pixel p of every image has value 3p, so a target names the pixel it came from.
-        let n = 4;
-        let images = Samples::Images(ImageSet {
-            width: 8,
-            height: 8,
-            pixels: (0..n * 64).map(|i| (i % 64 * 3) as u8).collect(),
-            labels: vec![0; n],
-            indices: (0..n as u32).collect(),
-        });
+        let images = images_8x8(4, |i| (i % 64 * 3) as u8);
         let model = HyperInrConfig::new()
             .with_latent_dim(4)
             .with_hyper_hidden(vec![8])
