@@ -9,10 +9,13 @@
 use crate::backend::{dispatch, BackendKind};
 use crate::cubecl_config::{CubeclArgs, LogCounts};
 use crate::data::ImageSet;
+use crate::fitting::{fit_step, FitConfig};
+use crate::latents::LatentTable;
 use crate::model::HyperInrConfig;
+use crate::siren_op::{SirenOp, TrainBackend};
 use crate::training::{Training, TrainingConfig};
 use anyhow::{Context, Result};
-use burn::tensor::backend::AutodiffBackend;
+use burn::module::Module;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
@@ -26,8 +29,18 @@ pub struct BenchArgs {
     /// Untimed warm-up steps (each one's time is reported in `first_steps_ms`).
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
-    #[arg(long, default_value_t = 128)]
-    pub batch: usize,
+    /// What a step is: a training step (`train`) or a test-time fitting step (`fit`, φ frozen).
+    #[arg(long, value_enum, default_value_t = Stage::Train)]
+    pub stage: Stage,
+    /// Samples per step (default: 128 for `train`, the `fit` command's 1024 for `fit`).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// How the SIREN runs.
+    #[arg(long, value_enum, default_value_t = SirenOp::Fused)]
+    pub siren_op: SirenOp,
+    /// Skip measuring the machine's f32 matmul peak (`peak_gflops`, ≈ 1 s).
+    #[arg(long)]
+    pub no_peak: bool,
     /// Pixels per image and step, as `train --pixels` (0 = all 784).
     #[arg(long, default_value_t = 0)]
     pub pixels: usize,
@@ -45,6 +58,70 @@ pub struct BenchArgs {
     pub cubecl: CubeclArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+/// The stage `hyperinr bench` times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// `Training::step`: φ and the latents.
+    Train,
+    /// `fitting::fit_step`: the latents, φ frozen.
+    Fit,
+}
+
+/// Training images of FashionMNIST (the 60,000 minus the 5,000 of the validation split).
+const TRAIN_IMAGES: usize = 55_000;
+
+/// The machine's f32 matmul rate (GFLOP/s): the best of three 1024³ `gemm` calls on all
+/// threads. The floor a step is measured against, measured here so the ratio holds on any
+/// machine.
+pub fn peak_gflops() -> f64 {
+    let n = 1024;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 5) as f32 * 0.1).collect();
+    let mut c = vec![0.0f32; n * n];
+    let threads = rayon::current_num_threads();
+    let mut best = f64::INFINITY;
+    for _ in 0..4 {
+        let t0 = Instant::now();
+        // SAFETY: three dense row-major n × n matrices, each of n² elements; c is a unique
+        // borrow and aliases neither input.
+        unsafe {
+            gemm::gemm(
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(threads),
+            );
+        }
+        best = best.min(t0.elapsed().as_secs_f64());
+    }
+    2.0 * (n * n * n) as f64 / best / 1e9
+}
+
+/// Multiply-adds of one sample's forward pass: φ (latent → SIREN parameters) and the SIREN
+/// at `points` points.
+pub fn forward_macs(model: &HyperInrConfig, points: usize) -> usize {
+    let mut dims = vec![model.latent_dim];
+    dims.extend(&model.hyper_hidden);
+    dims.push(model.siren_params());
+    let phi: usize = dims.windows(2).map(|w| w[0] * w[1]).sum();
+    phi + model.siren_shape().forward_macs(points)
 }
 
 pub fn bench(a: BenchArgs) -> Result<()> {
@@ -111,10 +188,14 @@ fn round3(v: f64) -> f64 {
     (v * 1e3).round() / 1e3
 }
 
-fn bench_on<B: AutodiffBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
+fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
     let started = Instant::now();
+    let batch = a.batch.unwrap_or(match a.stage {
+        Stage::Train => 128,
+        Stage::Fit => 1024,
+    });
     // Synthetic 28×28 images: the cost of a step does not depend on pixel values.
-    let n = a.batch * 4;
+    let n = batch * 4;
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let images = crate::samples::Samples::Images(ImageSet {
         width: 28,
@@ -123,21 +204,45 @@ fn bench_on<B: AutodiffBackend>(device: &B::Device, a: BenchArgs) -> Result<()> 
         labels: vec![0; n],
         indices: (0..n as u32).collect(),
     });
-    let config = TrainingConfig::new(HyperInrConfig::new())
-        .with_batch_size(a.batch)
-        .with_pixels_per_step(a.pixels);
+    let model = HyperInrConfig::new();
+    let config = TrainingConfig::new(model.clone())
+        .with_batch_size(batch)
+        .with_pixels_per_step(if a.stage == Stage::Fit { 0 } else { a.pixels });
     let mut t = Training::<B>::new(config, &images, device);
     t.single_read = !a.two_reads;
+    t.siren_op = a.siren_op;
+    let frozen = t.hypernet.clone().no_grad();
+    let shared = crate::training::shared_coords::<B>(&images, device);
+    let fit = FitConfig::new()
+        .with_batch_size(batch)
+        .with_siren_op(a.siren_op);
+    let mut table = LatentTable::new(n, model.latent_dim, 0.0, 0);
+    let mut step = |k: usize| -> Result<f64> {
+        let rows: Vec<usize> = (0..batch).map(|i| (k * batch + i) % n).collect();
+        match a.stage {
+            Stage::Train => t.step(&images, &rows),
+            Stage::Fit => fit_step(
+                &model,
+                &frozen,
+                &images,
+                shared.as_ref(),
+                &mut table,
+                &rows,
+                k,
+                &fit,
+                device,
+            ),
+        }
+    };
     let sync = || B::sync(device).map_err(|e| anyhow::anyhow!("device sync: {e:?}"));
     sync()?;
     let setup_s = started.elapsed().as_secs_f64();
-    let rows = |k: usize| -> Vec<usize> { (0..a.batch).map(|i| (k * a.batch + i) % n).collect() };
     let logged_start = log_counts(&a);
     let mut first_steps_ms = Vec::with_capacity(a.warmup);
     let w0 = Instant::now();
     for k in 0..a.warmup {
         let s0 = Instant::now();
-        t.step(&images, &rows(k))?;
+        step(k)?;
         sync()?;
         first_steps_ms.push(round3(s0.elapsed().as_secs_f64() * 1e3));
     }
@@ -148,7 +253,7 @@ fn bench_on<B: AutodiffBackend>(device: &B::Device, a: BenchArgs) -> Result<()> 
     let mut mse = f64::NAN;
     for k in 0..a.steps {
         let s0 = Instant::now();
-        mse = t.step(&images, &rows(a.warmup + k))?;
+        mse = step(a.warmup + k)?;
         if !a.no_step_sync {
             sync()?;
         }
@@ -165,16 +270,33 @@ fn bench_on<B: AutodiffBackend>(device: &B::Device, a: BenchArgs) -> Result<()> 
         BackendKind::CudaNofusion => "cuda-nofusion".to_string(),
         other => format!("{other:?}").to_lowercase(),
     };
+    // What a step evaluates: every pixel for 0 or K ≥ 784 (fitting always uses every pixel).
+    let pixels = if a.pixels == 0 || a.stage == Stage::Fit {
+        784
+    } else {
+        a.pixels.min(784)
+    };
+    let step_gflop = 2.0 * 3.0 * (forward_macs(&model, pixels) * batch) as f64 / 1e9;
+    let achieved = step_gflop / (ms / 1e3);
+    let peak = if a.no_peak { f64::NAN } else { peak_gflops() };
     let report = serde_json::json!({
+        "stage": format!("{:?}", a.stage).to_lowercase(),
+        "siren_op": a.siren_op.on::<B>().name(),
         "backend": backend_name,
         "device": format!("{device:?}"),
-        "batch": a.batch,
-        // What a step evaluates: `Training::step` uses every pixel for 0 or K ≥ 784.
-        "pixels_per_step": if a.pixels == 0 { 784 } else { a.pixels.min(784) },
+        "batch": batch,
+        "pixels_per_step": pixels,
         "warmup_steps": a.warmup,
         "warmup_s": warmup_s,
         "ms_per_step": ms,
-        "epoch_s": ms * 60_000.0 / a.batch as f64 / 1e3,
+        "images_per_s": batch as f64 / (ms / 1e3),
+        // A real epoch's steps: the 55,000 training images in batches of `batch`.
+        "train_epoch_s": ms * TRAIN_IMAGES.div_ceil(batch) as f64 / 1e3,
+        "epoch_s": ms * 60_000.0 / batch as f64 / 1e3,
+        "step_gflop": round3(step_gflop),
+        "achieved_gflops": round3(achieved),
+        "peak_gflops": round3(peak),
+        "floor_fraction": if peak.is_finite() { serde_json::json!(round3(achieved / peak)) } else { serde_json::Value::Null },
         "threads": std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1),
         "burn_backend": B::name(device),
         "steps": a.steps,

@@ -13,13 +13,13 @@
 //! the latent and φ's ReLU layers (1 → 2), the last layer's width (2 → 3) or the SIREN (3).
 
 use crate::latents::LatentTable;
-use crate::model::{siren_forward, HyperInrConfig, HyperNet};
+use crate::model::{HyperInrConfig, HyperNet};
 use crate::samples::Samples;
+use crate::siren_op::{siren, SirenOp, TrainBackend};
 use crate::training::{batch_tensors, shared_coords};
 use anyhow::{Context, Result};
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use serde::Serialize;
@@ -77,7 +77,7 @@ pub struct LevelReport {
 }
 
 /// Fits the four levels for `samples` and reports each one's error.
-pub fn capacity_levels<B: AutodiffBackend>(
+pub fn capacity_levels<B: TrainBackend>(
     model: &HyperInrConfig,
     hypernet: &HyperNet<B>,
     samples: &Samples,
@@ -130,7 +130,7 @@ pub fn capacity_levels<B: AutodiffBackend>(
 }
 
 /// The parts every level shares.
-struct LevelFitter<'a, B: AutodiffBackend> {
+struct LevelFitter<'a, B: TrainBackend> {
     model: &'a HyperInrConfig,
     samples: &'a Samples,
     shared: Option<Tensor<B, 3>>,
@@ -138,7 +138,7 @@ struct LevelFitter<'a, B: AutodiffBackend> {
     device: &'a B::Device,
 }
 
-impl<B: AutodiffBackend> LevelFitter<'_, B> {
+impl<B: TrainBackend> LevelFitter<'_, B> {
     /// `f` applied to every row of `table` (batched), as a fresh table.
     fn map_rows(
         &self,
@@ -198,7 +198,7 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
                     self.device,
                 )?;
                 let x = x.require_grad();
-                let out = siren_forward(self.model, to_params(x.clone()), coords);
+                let out = siren(self.model, to_params(x.clone()), coords, SirenOp::Fused);
                 let per_sample = (out - target).powi_scalar(2).mean_dim(2).mean_dim(1);
                 let mut grads = per_sample.clone().mean().backward();
                 let g = x
@@ -259,7 +259,7 @@ impl<B: AutodiffBackend> LevelFitter<'_, B> {
                 0,
                 self.device,
             )?;
-            let out = siren_forward(self.model, to_params(x), coords);
+            let out = siren(self.model, to_params(x), coords, SirenOp::Fused);
             let per_sample = (out - target).powi_scalar(2).mean_dim(2).mean_dim(1);
             errors.extend(
                 per_sample

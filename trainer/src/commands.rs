@@ -8,6 +8,7 @@ use crate::eval::{evaluate, evaluate_shapes, run_sample, EvalReport};
 use crate::export::{dequantized_latents, hypernet_from_file, model_config_from_file};
 use crate::fitting::{fit_latents, FitConfig};
 use crate::samples::{load_samples, DatasetKind, Samples, ShapeSet, UdfConfig};
+use crate::siren_op::{SirenOp, TrainBackend};
 use crate::training::{RunDir, Training, TrainingConfig};
 use anyhow::{anyhow, bail, Context, Result};
 use burn::tensor::backend::AutodiffBackend;
@@ -125,6 +126,9 @@ pub struct TrainArgs {
     /// Use only the first N training images (0 = all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
+    /// How the SIREN runs: one fused operation (CPU backends) or burn's composed ops.
+    #[arg(long, value_enum, default_value_t = SirenOp::Fused)]
+    pub siren_op: SirenOp,
     /// No progress bar; one line per epoch on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -134,7 +138,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     dispatch!(a.backend, train_on, a)
 }
 
-fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
+fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
     let run = RunDir(a.run.clone());
     std::fs::create_dir_all(&run.0).with_context(|| format!("creating {}", run.0.display()))?;
     let data = data_dir(a.dataset, &a.data)?;
@@ -218,6 +222,7 @@ fn train_on<B: AutodiffBackend>(device: &B::Device, a: TrainArgs) -> Result<()> 
         crate::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
     }
     training.config.epochs = a.epochs.max(training.epoch);
+    training.siren_op = a.siren_op;
     training.run(&samples, &run, a.quiet)?;
     // The jointly trained latents, in the same file format as fitted ones.
     LatentFile {
@@ -247,10 +252,15 @@ pub struct FitArgs {
     pub steps: usize,
     #[arg(long, default_value_t = 2e-2)]
     pub lr: f32,
-    #[arg(long, default_value_t = 256)]
+    /// Samples fitted together (each latent's loss is its own: the batch changes speed,
+    /// not results).
+    #[arg(long, default_value_t = 1024)]
     pub batch: usize,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     pub backend: BackendKind,
+    /// How the SIREN runs: one fused operation (CPU backends) or burn's composed ops.
+    #[arg(long, value_enum, default_value_t = SirenOp::Fused)]
+    pub siren_op: SirenOp,
     #[arg(long)]
     pub quiet: bool,
 }
@@ -259,7 +269,7 @@ pub fn fit(a: FitArgs) -> Result<()> {
     dispatch!(a.backend, fit_on, a)
 }
 
-fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
+fn fit_on<B: TrainBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
     let run = RunDir(a.run.clone());
     let (config, _) = run_config(&run)?;
     let data = data_dir(config.dataset, &a.data)?;
@@ -276,7 +286,8 @@ fn fit_on<B: AutodiffBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
         .with_steps(a.steps)
         .with_lr(a.lr)
         .with_batch_size(a.batch)
-        .with_latent_l2(config.latent_l2);
+        .with_latent_l2(config.latent_l2)
+        .with_siren_op(a.siren_op);
     let table = fit_latents(
         &config.model,
         &training.hypernet,
@@ -643,7 +654,7 @@ pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
 
 /// Fits latents for `samples` with the model file's dequantised hypernetwork and returns
 /// them after an int8 round trip (what the device would store).
-fn fit_for_model<B: AutodiffBackend>(
+fn fit_for_model<B: TrainBackend>(
     device: &B::Device,
     model: &Model<'_>,
     samples: &Samples,
@@ -653,7 +664,10 @@ fn fit_for_model<B: AutodiffBackend>(
 ) -> Result<Vec<f32>> {
     let cfg = model_config_from_file(model.file());
     let hypernet = hypernet_from_file::<B>(model.file(), device)?;
-    let fit_cfg = FitConfig::new().with_steps(steps).with_lr(lr);
+    let fit_cfg = FitConfig::new()
+        .with_steps(steps)
+        .with_lr(lr)
+        .with_batch_size(1024);
     let table = fit_latents(&cfg, &hypernet, samples, &fit_cfg, device, quiet)?;
     dequantized_latents(&table.values, table.dim)
 }
@@ -981,6 +995,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         pixels: None,
         seed: 42,
         limit: 0,
+        siren_op: SirenOp::Fused,
         quiet: true,
     })?;
     for split in [SplitName::Train, SplitName::Val, SplitName::Test] {
@@ -992,8 +1007,9 @@ pub fn demo(a: DemoArgs) -> Result<()> {
             limit: 0,
             steps: a.fit_steps,
             lr: 2e-2,
-            batch: 256,
+            batch: 1024,
             backend: a.backend,
+            siren_op: SirenOp::Fused,
             quiet: true,
         })?;
     }
@@ -1121,7 +1137,7 @@ pub fn capacity(a: CapacityArgs) -> Result<()> {
     dispatch!(a.backend, capacity_on, a)
 }
 
-fn capacity_on<B: AutodiffBackend>(device: &B::Device, a: CapacityArgs) -> Result<()> {
+fn capacity_on<B: TrainBackend>(device: &B::Device, a: CapacityArgs) -> Result<()> {
     let bytes = crate::export::read_model_file(&a.model)?;
     let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     let kind = DatasetKind::from_name(model.config().dataset)

@@ -6,11 +6,11 @@
 use crate::latents::LatentTable;
 use crate::model::{HyperInrConfig, HyperNet};
 use crate::samples::Samples;
-use crate::training::{batch_tensors, reconstruction_loss, shared_coords};
+use crate::siren_op::{SirenOp, TrainBackend};
+use crate::training::{batch_tensors, per_sample_loss, shared_coords};
 use anyhow::{Context, Result};
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::backend::AutodiffBackend;
 
 /// Hyper-parameters of test-time fitting.
 #[derive(Config, Debug)]
@@ -27,11 +27,18 @@ pub struct FitConfig {
     /// Weight of the mean squared latent norm (as in training).
     #[config(default = 1e-4)]
     pub latent_l2: f32,
+    /// How the SIREN runs.
+    #[config(default = "SirenOp::Fused")]
+    pub siren_op: SirenOp,
 }
 
 /// Fits one latent per sample of `samples` (φ frozen); starts every latent at zero. Shapes
 /// are observed at fresh query points in every step (draw = step), images on their grid.
-pub fn fit_latents<B: AutodiffBackend>(
+///
+/// Each latent minimises its own loss (its mean squared error over its own points plus its
+/// penalty): the batch's loss is the *sum* of the samples' losses, so a latent's gradient
+/// does not depend on the batch it lands in, nor, through the gradient's scale, on Adam's ε.
+pub fn fit_latents<B: TrainBackend>(
     model: &HyperInrConfig,
     hypernet: &HyperNet<B>,
     samples: &Samples,
@@ -50,20 +57,17 @@ pub fn fit_latents<B: AutodiffBackend>(
     let (mut last_sum, mut count) = (0.0f64, 0usize);
     for rows in rows_all.chunks(fit.batch_size) {
         for step in 0..fit.steps {
-            let (z, coords, target) =
-                batch_tensors::<B>(samples, shared.as_ref(), &table, rows, step as u64, device)?;
-            let z = z.require_grad();
-            let (mse, loss) =
-                reconstruction_loss(model, &frozen, z.clone(), coords, target, fit.latent_l2);
-            let mut grads = loss.backward();
-            let g = z
-                .grad_remove(&mut grads)
-                .context("latent received no gradient")?
-                .into_data()
-                .to_vec::<f32>()
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            table.adam_step(rows, &g, fit.lr);
-            let mse: f64 = burn::tensor::ElementConversion::elem(mse.into_scalar());
+            let mse = fit_step(
+                model,
+                &frozen,
+                samples,
+                shared.as_ref(),
+                &mut table,
+                rows,
+                step,
+                fit,
+                device,
+            )?;
             bar.set_message(format!("fit mse {mse:.5}"));
             if step + 1 == fit.steps {
                 last_sum += mse * rows.len() as f64;
@@ -81,4 +85,49 @@ pub fn fit_latents<B: AutodiffBackend>(
         );
     }
     Ok(table)
+}
+
+/// One Adam step of test-time fitting on the latents `rows` of `table` (φ frozen: `frozen`
+/// has no gradients); returns the batch's mean squared error before the step.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_step<B: TrainBackend>(
+    model: &HyperInrConfig,
+    frozen: &HyperNet<B>,
+    samples: &Samples,
+    shared: Option<&burn::tensor::Tensor<B, 3>>,
+    table: &mut LatentTable,
+    rows: &[usize],
+    step: usize,
+    fit: &FitConfig,
+    device: &B::Device,
+) -> Result<f64> {
+    let (z, coords, target) =
+        batch_tensors::<B>(samples, shared, table, rows, step as u64, device)?;
+    let z = z.require_grad();
+    let (mse, loss) = per_sample_loss(
+        model,
+        frozen,
+        z.clone(),
+        coords,
+        target,
+        fit.latent_l2,
+        fit.siren_op,
+    );
+    let mut grads = loss.sum().backward();
+    let g = z
+        .grad_remove(&mut grads)
+        .context("latent received no gradient")?;
+    // One read for both (one device round trip per step).
+    let data = burn::tensor::Transaction::<B::InnerBackend>::default()
+        .register(g)
+        .register(mse.mean().inner())
+        .try_execute()
+        .map_err(|e| anyhow::anyhow!("reading the fit step's results: {e:?}"))?;
+    let [g, mse]: [burn::tensor::TensorData; 2] = data
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a two-tensor read returned another count"))?;
+    let g = g.to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mse = mse.iter::<f64>().next().context("empty loss tensor")?;
+    table.adam_step(rows, &g, fit.lr);
+    Ok(mse)
 }

@@ -22,6 +22,8 @@ mod pointcloud;
 mod progress;
 mod render;
 mod samples;
+mod siren_kernel;
+mod siren_op;
 mod training;
 
 // burn allocates a fresh buffer per tensor op; the system allocator hands large buffers back

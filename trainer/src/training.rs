@@ -2,15 +2,15 @@
 //! reconstruction, with per-epoch checkpoints, `metrics.csv` and resume.
 
 use crate::latents::LatentTable;
-use crate::model::{siren_forward, HyperInrConfig, HyperNet};
+use crate::model::{HyperInrConfig, HyperNet};
 use crate::samples::{DatasetKind, Samples, UdfConfig};
+use crate::siren_op::{siren, SirenOp, TrainBackend};
 use anyhow::{bail, Context, Result};
 use burn::config::Config;
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData, Transaction};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -187,20 +187,46 @@ pub fn shared_coords<B: burn::tensor::backend::Backend>(
     })
 }
 
-/// Mean squared reconstruction error `[1]` and the loss with the latent penalty.
-pub fn reconstruction_loss<B: AutodiffBackend>(
+/// Mean squared reconstruction error `[1]` (over the batch) and the loss with the latent
+/// penalty: the mean over the batch of each sample's own mean over its points.
+pub fn reconstruction_loss<B: TrainBackend>(
     model: &HyperInrConfig,
     hypernet: &HyperNet<B>,
     z: Tensor<B, 2>,
     coords: Tensor<B, 3>,
     target: Tensor<B, 3>,
     latent_l2: f32,
+    op: SirenOp,
+) -> (Tensor<B, 1>, Tensor<B, 1>) {
+    let (per_sample, loss) = per_sample_loss(model, hypernet, z, coords, target, latent_l2, op);
+    (per_sample.mean(), loss.mean())
+}
+
+/// Each sample's mean squared error over its own points `[b]`, and its loss with the latent
+/// penalty `[b]` (φ's forward runs once for the batch).
+pub fn per_sample_loss<B: TrainBackend>(
+    model: &HyperInrConfig,
+    hypernet: &HyperNet<B>,
+    z: Tensor<B, 2>,
+    coords: Tensor<B, 3>,
+    target: Tensor<B, 3>,
+    latent_l2: f32,
+    op: SirenOp,
 ) -> (Tensor<B, 1>, Tensor<B, 1>) {
     let params = hypernet.forward(z.clone());
-    let out = siren_forward(model, params, coords);
-    let mse = (out - target).powi_scalar(2).mean();
+    let out = siren(model, params, coords, op);
+    let [b, _, _] = out.dims();
+    let mse: Tensor<B, 1> = (out - target)
+        .powi_scalar(2)
+        .reshape([b as i32, -1])
+        .mean_dim(1)
+        .reshape([b]);
     let loss = if latent_l2 > 0.0 {
-        mse.clone() + z.powi_scalar(2).sum_dim(1).mean().mul_scalar(latent_l2)
+        mse.clone()
+            + z.powi_scalar(2)
+                .sum_dim(1)
+                .reshape([b])
+                .mul_scalar(latent_l2)
     } else {
         mse.clone()
     };
@@ -225,7 +251,7 @@ fn quality(dataset: DatasetKind, mse: f64) -> (&'static str, f64) {
 type HyperAdam<B> = OptimizerAdaptor<Adam, HyperNet<B>, B>;
 
 /// A training run in progress.
-pub struct Training<B: AutodiffBackend> {
+pub struct Training<B: TrainBackend> {
     /// The run's configuration.
     pub config: TrainingConfig,
     /// The hypernetwork.
@@ -241,6 +267,9 @@ pub struct Training<B: AutodiffBackend> {
     /// step) rather than two. Same values either way; `hyperinr bench --two-reads` turns it off
     /// to measure what the second round trip costs.
     pub single_read: bool,
+    /// How the SIREN runs (`--siren-op`); not part of the run's config: both give the same
+    /// values up to f32 rounding.
+    pub siren_op: SirenOp,
 }
 
 /// Checkpoint layout: magic, five length-prefixed sections (config, epoch, hypernet,
@@ -272,7 +301,7 @@ fn read_section<'a>(bytes: &mut &'a [u8], what: &str, path: &Path) -> Result<&'a
     Ok(s)
 }
 
-impl<B: AutodiffBackend> Training<B> {
+impl<B: TrainBackend> Training<B> {
     /// A fresh run.
     pub fn new(config: TrainingConfig, samples: &Samples, device: &B::Device) -> Self {
         let hypernet = config.model.init::<B>(config.seed, device);
@@ -293,6 +322,7 @@ impl<B: AutodiffBackend> Training<B> {
             coords,
             device: device.clone(),
             single_read: true,
+            siren_op: SirenOp::default(),
         }
     }
 
@@ -395,6 +425,7 @@ impl<B: AutodiffBackend> Training<B> {
             coords: samples.and_then(|s| shared_coords::<B>(s, device)),
             device: device.clone(),
             single_read: true,
+            siren_op: SirenOp::default(),
         })
     }
 
@@ -417,6 +448,7 @@ impl<B: AutodiffBackend> Training<B> {
             coords,
             target,
             self.config.latent_l2,
+            self.siren_op,
         );
         let mut grads = loss.backward();
         let z_grad = z
