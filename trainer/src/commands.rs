@@ -129,6 +129,20 @@ pub struct TrainArgs {
     /// How the SIREN runs: one fused operation (CPU backends) or burn's composed ops.
     #[arg(long, value_enum, default_value_t = SirenOp::Fused)]
     pub siren_op: SirenOp,
+    /// φ's hidden activation.
+    #[arg(long, value_enum, default_value_t = crate::model::HyperActivation::Relu)]
+    pub hyper_activation: crate::model::HyperActivation,
+    /// φ(z) = A z + MLP(z): a linear path from the latent to the SIREN parameters.
+    #[arg(long)]
+    pub linear_path: bool,
+    /// Latent updates per batch (latent-only steps before each joint step); replaces the
+    /// run's on `--resume`.
+    #[arg(long)]
+    pub latent_steps: Option<usize>,
+    /// Weight of an auxiliary classification loss on the training latents (a linear head
+    /// trained jointly, never exported; 0 = none). Test latents are fitted without labels.
+    #[arg(long, default_value_t = 0.0)]
+    pub aux_class_weight: f32,
     /// No progress bar; one line per epoch on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -169,6 +183,9 @@ fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
         t.config.lr_hyper = a.lr_hyper.unwrap_or(before.0);
         t.config.lr_latent = a.lr_latent.unwrap_or(before.1);
         t.config.pixels_per_step = a.pixels.unwrap_or(before.2);
+        if let Some(k) = a.latent_steps {
+            t.config.latent_steps = k.max(1);
+        }
         let now = (
             t.config.lr_hyper,
             t.config.lr_latent,
@@ -199,7 +216,14 @@ fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
         model.in_dim = a.dataset.in_dim();
         model.omega0 = a.omega0;
         model.last_layer_scale = a.last_layer_scale;
+        model.hyper_activation = a.hyper_activation;
+        model.linear_path = a.linear_path;
+        if a.aux_class_weight > 0.0 {
+            model.aux_classes = crate::samples::class_names(&samples).len().max(1);
+        }
         let mut config = TrainingConfig::new(model)
+            .with_aux_class_weight(a.aux_class_weight)
+            .with_latent_steps(a.latent_steps.unwrap_or(1).max(1))
             .with_dataset(a.dataset)
             .with_class_names(crate::samples::class_names(&samples))
             .with_epochs(a.epochs)
@@ -334,6 +358,9 @@ pub struct ClassifierArgs {
     /// Seed of the classifier's initialisation, batch order, dropout and input noise.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Hidden widths.
+    #[arg(long, value_parser = parse_widths, default_value = "512,512")]
+    pub hidden: std::vec::Vec<usize>,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     pub backend: BackendKind,
 }
@@ -368,6 +395,7 @@ fn classifier_on<B: AutodiffBackend>(device: &B::Device, a: ClassifierArgs) -> R
     }
     let val = LatentFile::load(&run.latents("val")).ok();
     let cfg = ClassifierConfig::new()
+        .with_hidden(a.hidden.clone())
         .with_epochs(a.epochs)
         .with_dropout(a.dropout)
         .with_input_noise(a.input_noise)
@@ -456,6 +484,17 @@ pub fn export(a: ExportArgs) -> Result<()> {
             coords,
         )
     };
+    if config.model.hyper_activation != crate::model::HyperActivation::Relu
+        || config.model.linear_path
+    {
+        bail!(
+            "{}: φ has activation {:?} and linear path {}: the model file (format version {}) stores a ReLU φ without a linear path only",
+            run.config().display(),
+            config.model.hyper_activation,
+            config.model.linear_path,
+            hyperinr_shared::FORMAT_VERSION
+        );
+    }
     let classes = config.classes();
     let class_refs: Vec<&str> = classes.iter().map(String::as_str).collect();
     let bytes = crate::export::export(&crate::export::ExportInput {
@@ -996,6 +1035,10 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         seed: 42,
         limit: 0,
         siren_op: SirenOp::Fused,
+        hyper_activation: crate::model::HyperActivation::Relu,
+        linear_path: false,
+        latent_steps: None,
+        aux_class_weight: 0.0,
         quiet: true,
     })?;
     for split in [SplitName::Train, SplitName::Val, SplitName::Test] {
@@ -1021,6 +1064,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         dropout: 0.3,
         input_noise: 0.1,
         seed: 7,
+        hidden: vec![512, 512],
         backend: a.backend,
     })?;
     say("exporting int8 model with the test latents");

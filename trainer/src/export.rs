@@ -262,7 +262,12 @@ pub fn hypernet_from_file<B: Backend>(
             Dense::from_rows(k as u64, &w, &b, cols, rows, device)
         })
         .collect();
-    Ok(HyperNet { layers })
+    Ok(HyperNet {
+        layers,
+        linear: None,
+        aux_head: None,
+        activation: crate::model::HyperActivation::Relu,
+    })
 }
 
 /// Model shapes from a file's config.

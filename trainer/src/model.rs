@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::backend::Backend;
-use burn::tensor::{activation::relu, Tensor, TensorData};
+use burn::tensor::{activation, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 
 /// Shapes of the hypernetwork and the SIREN (everything the model file's config holds).
@@ -31,6 +31,51 @@ pub struct HyperInrConfig {
     /// initial range: small, so that φ(z ≈ 0) is close to the SIREN initialisation in the bias.
     #[config(default = 0.1)]
     pub last_layer_scale: f32,
+    /// φ's hidden activation.
+    #[config(default = "HyperActivation::Relu")]
+    pub hyper_activation: HyperActivation,
+    /// A linear path from the latent to the SIREN parameters beside the MLP:
+    /// φ(z) = A z + MLP(z). Every latent direction then moves the SIREN (∂φ/∂z ⊇ A).
+    #[config(default = false)]
+    pub linear_path: bool,
+    /// Classes of an auxiliary linear classification head on the latents, trained jointly
+    /// (0: none). Training only: it shapes the latents, it is never exported.
+    #[config(default = 0)]
+    pub aux_classes: usize,
+}
+
+/// φ's hidden activation.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum HyperActivation {
+    /// max(0, x): piecewise linear; units with x ≤ 0 pass no gradient.
+    #[default]
+    Relu,
+    /// max(0.01 x, x).
+    LeakyRelu,
+    /// x · σ(x): smooth, every unit passes some gradient.
+    Silu,
+}
+
+impl HyperActivation {
+    /// Applies the activation.
+    pub fn apply<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
+        match self {
+            HyperActivation::Relu => activation::relu(x),
+            HyperActivation::LeakyRelu => activation::leaky_relu(x, 0.01),
+            HyperActivation::Silu => activation::silu(x),
+        }
+    }
 }
 
 impl HyperInrConfig {
@@ -110,7 +155,44 @@ impl HyperInrConfig {
             p,
             device,
         ));
-        HyperNet { layers }
+        // The linear path starts like the last layer: small against the SIREN's ranges.
+        let linear = self.linear_path.then(|| {
+            let fan = 1.0 / (self.latent_dim as f32).sqrt();
+            let weight: Vec<f32> = (0..self.latent_dim * p)
+                .map(|k| {
+                    rng.random_range(-1.0f32..1.0) * fan * self.last_layer_scale * bounds[k % p]
+                })
+                .collect();
+            Dense::from_values(
+                LINEAR_PATH_ID,
+                &weight,
+                &vec![0.0; p],
+                self.latent_dim,
+                p,
+                device,
+            )
+        });
+        let aux_head = (self.aux_classes > 0).then(|| {
+            let bound = 1.0 / (self.latent_dim as f32).sqrt();
+            let weight: Vec<f32> = (0..self.latent_dim * self.aux_classes)
+                .map(|_| rng.random_range(-bound..bound))
+                .collect();
+            let bias = vec![0.0; self.aux_classes];
+            Dense::from_values(
+                AUX_HEAD_ID,
+                &weight,
+                &bias,
+                self.latent_dim,
+                self.aux_classes,
+                device,
+            )
+        });
+        HyperNet {
+            layers,
+            linear,
+            aux_head,
+            activation: self.hyper_activation,
+        }
     }
 }
 
@@ -191,24 +273,43 @@ impl<B: Backend> Dense<B> {
     }
 }
 
-/// φ: latent → SIREN parameters. ReLU after every layer but the last.
+/// Layer id of the linear path (parameter ids 2·id, 2·id + 1), far from the MLP's.
+const LINEAR_PATH_ID: u64 = 1000;
+/// Layer id of the auxiliary classification head.
+const AUX_HEAD_ID: u64 = 1001;
+
+/// φ: latent → SIREN parameters. The activation after every layer but the last; with a
+/// linear path, `A z` added to the last layer's output.
 #[derive(Module, Debug)]
 pub struct HyperNet<B: Backend> {
     /// The layers, first to last.
     pub layers: Vec<Dense<B>>,
+    /// The linear path `A` (latent → SIREN parameters; its bias starts at zero and adds to
+    /// the last layer's: an export folds the two).
+    pub linear: Option<Dense<B>>,
+    /// Training only: an auxiliary linear classifier on the latents (`aux_classes` logits).
+    pub aux_head: Option<Dense<B>>,
+    /// The hidden activation.
+    #[module(skip)]
+    pub activation: HyperActivation,
 }
 
 impl<B: Backend> HyperNet<B> {
     /// SIREN parameters `[n, params]` for latents `[n, latent_dim]`.
     pub fn forward(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.output_layer().forward(self.last_hidden(z))
+        let mlp = self.output_layer().forward(self.last_hidden(z.clone()));
+        match &self.linear {
+            Some(a) => mlp + a.forward(z),
+            None => mlp,
+        }
     }
 
-    /// The input of the last layer `[n, width]`: every layer but the last, each with ReLU.
+    /// The input of the last layer `[n, width]`: every layer but the last, each with the
+    /// activation.
     pub fn last_hidden(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
         let mut x = z;
         for layer in &self.layers[..self.layers.len() - 1] {
-            x = relu(layer.forward(x));
+            x = self.activation.apply(layer.forward(x));
         }
         x
     }

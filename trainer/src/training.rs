@@ -57,6 +57,15 @@ pub struct TrainingConfig {
     /// pixels buy more hypernetwork and latent steps per second, at the price of noisier ones.
     #[config(default = 0)]
     pub pixels_per_step: usize,
+    /// Latent updates per batch: `latent_steps − 1` latent-only Adam steps (φ held) before
+    /// the joint step. Each latent otherwise gets one update per epoch, φ one per batch.
+    #[config(default = 1)]
+    pub latent_steps: usize,
+    /// Weight of the auxiliary classification loss (cross-entropy of φ's auxiliary head on
+    /// the training latents; needs `model.aux_classes`). Test latents are still fitted
+    /// without labels.
+    #[config(default = 0.0)]
+    pub aux_class_weight: f32,
 }
 
 impl TrainingConfig {
@@ -121,6 +130,24 @@ impl TrainingConfig {
             fields
                 .entry("pixels_per_step")
                 .or_insert_with(|| serde_json::json!(0));
+            fields
+                .entry("latent_steps")
+                .or_insert_with(|| serde_json::json!(1));
+            fields
+                .entry("aux_class_weight")
+                .or_insert_with(|| serde_json::json!(0.0));
+            // φ's activation and linear path came later: older runs had a ReLU MLP.
+            if let Some(model) = fields.get_mut("model").and_then(|m| m.as_object_mut()) {
+                model
+                    .entry("hyper_activation")
+                    .or_insert_with(|| serde_json::json!("relu"));
+                model
+                    .entry("linear_path")
+                    .or_insert_with(|| serde_json::json!(false));
+                model
+                    .entry("aux_classes")
+                    .or_insert_with(|| serde_json::json!(0));
+            }
         }
         Ok(serde_json::from_value(value)?)
     }
@@ -429,8 +456,65 @@ impl<B: TrainBackend> Training<B> {
         })
     }
 
-    /// One optimisation step on `rows`; returns the batch's mean squared error.
+    /// One optimisation step on `rows` (after `latent_steps − 1` latent-only ones); returns
+    /// the batch's mean squared error before the joint step.
     pub fn step(&mut self, samples: &Samples, rows: &[usize]) -> Result<f64> {
+        if self.config.latent_steps > 1 {
+            let frozen = self.hypernet.clone().no_grad();
+            let fit = crate::fitting::FitConfig::new()
+                .with_lr(self.config.lr_latent)
+                .with_latent_l2(self.config.latent_l2)
+                .with_siren_op(self.siren_op)
+                .with_batch_size(rows.len());
+            // Same pixels as the joint step draws; the loss is the joint step's (batch
+            // mean), so the latents' Adam sees gradients of the same scale.
+            for _ in 1..self.config.latent_steps {
+                self.latent_only_step(&frozen, samples, rows, &fit)?;
+            }
+        }
+        self.joint_step(samples, rows)
+    }
+
+    /// A latent-only Adam step on `rows` with φ held.
+    fn latent_only_step(
+        &mut self,
+        frozen: &HyperNet<B>,
+        samples: &Samples,
+        rows: &[usize],
+        fit: &crate::fitting::FitConfig,
+    ) -> Result<()> {
+        let (z, coords, target) = batch_tensors::<B>(
+            samples,
+            self.coords.as_ref(),
+            &self.latents,
+            rows,
+            self.epoch as u64,
+            &self.device,
+        )?;
+        let (coords, target) = self.subsample_pixels(coords, target, rows);
+        let z = z.require_grad();
+        let (_, loss) = reconstruction_loss(
+            &self.config.model,
+            frozen,
+            z.clone(),
+            coords,
+            target,
+            fit.latent_l2,
+            fit.siren_op,
+        );
+        let mut grads = loss.backward();
+        let g = z
+            .grad_remove(&mut grads)
+            .context("latents received no gradient")?
+            .into_data()
+            .to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        self.latents.adam_step(rows, &g, fit.lr);
+        Ok(())
+    }
+
+    /// The joint step: φ and the batch's latents.
+    fn joint_step(&mut self, samples: &Samples, rows: &[usize]) -> Result<f64> {
         let (z, coords, target) = batch_tensors::<B>(
             samples,
             self.coords.as_ref(),
@@ -450,6 +534,23 @@ impl<B: TrainBackend> Training<B> {
             self.config.latent_l2,
             self.siren_op,
         );
+        let loss = match (&self.hypernet.aux_head, self.config.aux_class_weight) {
+            (Some(head), w) if w > 0.0 => {
+                let labels: Vec<i64> = rows
+                    .iter()
+                    .map(|&r| i64::from(samples.labels()[r]))
+                    .collect();
+                let labels = Tensor::<B, 1, burn::tensor::Int>::from_data(
+                    TensorData::new(labels, [rows.len()]),
+                    &self.device,
+                );
+                let ce = burn::nn::loss::CrossEntropyLossConfig::new()
+                    .init(&self.device)
+                    .forward(head.forward(z.clone()), labels);
+                loss + ce.mul_scalar(w)
+            }
+            _ => loss,
+        };
         let mut grads = loss.backward();
         let z_grad = z
             .grad_remove(&mut grads)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One candidate of the FashionMNIST recipe search at a fixed small budget: train on the first
+# 5,000 training images, fit (φ frozen) those 5,000 and the first VAL validation images,
+# train the classifier on the re-fitted training latents, and append one JSON line
+# (val PSNR of the fitted latents, val accuracy, seconds per stage) to runs/recipe/results.jsonl.
+# Usage: scripts/recipe-candidate.sh NAME EPOCHS [hyperinr train flags...]
+#   env: VAL (default 1000; 5000 for finalists), FIT_STEPS (30), CLF_FLAGS (classifier flags),
+#        HYPERINR (binary; default target/release/hyperinr), D (FashionMNIST folder)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NAME=$1; EPOCHS=$2; shift 2
+H=${HYPERINR:-target/release/hyperinr}
+D=${D:-/usr/share/datasets/fashion-mnist}
+VAL=${VAL:-1000}; FIT_STEPS=${FIT_STEPS:-30}
+R=runs/recipe/$NAME
+rm -rf "$R"; mkdir -p "$R"
+t0=$(date +%s.%N)
+$H train --data "$D" --run "$R" --limit 5000 --epochs "$EPOCHS" --backend flex --quiet "$@" 2> "$R/train.log"
+t1=$(date +%s.%N)
+$H fit --run "$R" --data "$D" --split train --limit 5000 --steps "$FIT_STEPS" --backend flex --quiet 2> "$R/fit-train.log"
+$H fit --run "$R" --data "$D" --split val --limit "$VAL" --steps "$FIT_STEPS" --backend flex --quiet 2> "$R/fit-val.log"
+t2=$(date +%s.%N)
+# shellcheck disable=SC2086
+CLF=$($H classifier --run "$R" --backend flex --input-noise 0.2 ${CLF_FLAGS:-} 2> "$R/classifier.log" | tail -1)
+t3=$(date +%s.%N)
+TRAIN_PSNR=$(tail -1 "$R/metrics.csv" | cut -d, -f3)
+VAL_PSNR=$(sed -n 's/.*(psnr \([0-9.]*\) dB.*/\1/p' "$R/fit-val.log" | tail -1)
+ACC=$(echo "$CLF" | sed 's/.*"val_accuracy":\([0-9.]*\).*/\1/')
+python3 - "$NAME" "$EPOCHS" "$*" "$TRAIN_PSNR" "$VAL_PSNR" "$ACC" "$t0" "$t1" "$t2" "$t3" "$VAL" "${CLF_FLAGS:-}" <<'PY' | tee -a runs/recipe/results.jsonl
+import json, sys
+n, e, flags, tp, vp, acc, t0, t1, t2, t3, val, clf = sys.argv[1:]
+t0, t1, t2, t3 = map(float, (t0, t1, t2, t3))
+print(json.dumps({"name": n, "epochs": int(e), "flags": flags, "classifier_flags": clf,
+  "train_psnr_db": float(tp), "val_psnr_db": float(vp), "val_accuracy": float(acc),
+  "val_samples": int(val), "train_s": round(t1 - t0, 1), "fit_s": round(t2 - t1, 1),
+  "classifier_s": round(t3 - t2, 1)}))
+PY
