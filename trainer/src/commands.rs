@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 const DEFAULT_DATA: &str = "/usr/share/datasets/fashion-mnist";
 
 /// `--data`, or FashionMNIST's Debian location; point-cloud datasets have no default.
-fn data_dir(kind: DatasetKind, data: &Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn data_dir(kind: DatasetKind, data: &Option<PathBuf>) -> Result<PathBuf> {
     match (data, kind) {
         (Some(d), _) => Ok(d.clone()),
         (None, DatasetKind::FashionMnist) => Ok(PathBuf::from(DEFAULT_DATA)),
@@ -1122,7 +1122,7 @@ pub struct IftArgs {
     /// Analyse the first N stored latents.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
-    /// Histogram PNG (log10 σ_min, log10 cond J, Hessian λ_min).
+    /// Histogram PNG (log10 σ_min, log10 cond J, Hessian λ_min, rank of J).
     #[arg(long)]
     pub png: Option<PathBuf>,
     /// Include every latent's figures in the JSON.

@@ -1,15 +1,19 @@
 //! Evaluation of a `.hinr` model with the runtime: classification accuracy, and the quality
-//! of runtime reconstructions (PSNR for images, Chamfer distance for shapes), on stored
-//! latents or on freshly fitted ones.
+//! of runtime reconstructions (PSNR for images; Chamfer distance and the UDF's RMSE at fixed
+//! probe points for shapes), on stored latents or on freshly fitted ones.
 
 use crate::data::ImageSet;
-use crate::pointcloud::{chamfer_distance, SurfaceSearch};
-use crate::samples::ShapeSet;
+use crate::pointcloud::{chamfer_distance, CloudIndex, SurfaceSearch};
+use crate::samples::{cube_probes, ShapeSet};
 use anyhow::{anyhow, Result};
 use hyperinr_runtime::Model;
 
 /// Points extracted from each reconstructed shape for the Chamfer distance.
 pub const CHAMFER_POINTS: usize = 2048;
+
+/// Fixed probe points ([`cube_probes`]) at which shape reconstructions are compared with the
+/// true UDF (`udf_rmse`) and with each other (`hyperinr plot`'s neighbour check).
+pub const UDF_PROBES: usize = 4096;
 
 /// What `hyperinr eval --json` prints.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -35,6 +39,11 @@ pub struct EvalReport {
     /// Shapes: reconstructions with no point below ε (left out of `chamfer`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chamfer_failures: Option<usize>,
+    /// Shapes: RMSE over all evaluated shapes and all [`UDF_PROBES`] probe points between the
+    /// reconstructed UDF, clamped to `[0, clamp]`, and the true distance to the input cloud,
+    /// clamped at `clamp` (the training target; unit-sphere units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udf_rmse: Option<f64>,
     /// Whether latents were fitted now (φ frozen) rather than read from the model.
     pub fitted: bool,
 }
@@ -128,6 +137,7 @@ pub fn evaluate(
         chamfer_eps: None,
         chamfer_failures: None,
         chamfer_samples: None,
+        udf_rmse: None,
         fitted,
     })
 }
@@ -175,8 +185,48 @@ pub fn reconstruct_surface(
     Ok(sample?.points)
 }
 
+/// The training target at `probes` (`M × 3`, point-major): the distance from each probe to
+/// the nearest point of `cloud`, clamped at `clamp`.
+pub fn true_udf_at(cloud: &[f32], probes: &[f32], clamp: f32) -> Result<Vec<f32>> {
+    let index = CloudIndex::new(cloud)?;
+    Ok(probes
+        .chunks_exact(3)
+        .map(|q| index.distance([q[0], q[1], q[2]]).min(clamp))
+        .collect())
+}
+
+/// The runtime's reconstructed UDF of `latent` at `probes` (`M × 3`, point-major), clamped to
+/// `[0, clamp]`.
+pub fn model_udf_at(
+    model: &Model<'_>,
+    latent: &[f32],
+    probes: &[f32],
+    clamp: f32,
+) -> Result<Vec<f32>> {
+    let s = model.sizes();
+    let mut w = vec![0.0f32; s.weights];
+    let mut scratch = vec![0.0f32; s.scratch];
+    model
+        .decode_weights(latent, &mut w, &mut scratch)
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut out = vec![0.0f32; probes.len() / 3 * s.out_dim];
+    model
+        .eval_siren(&w, probes, &mut out, &mut scratch)
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(out.into_iter().map(|v| v.clamp(0.0, clamp)).collect())
+}
+
+/// Sum of squared differences.
+fn sq_diff(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum()
+}
+
 /// Evaluates `latents` (`len × dim`, already int8-dequantised) against `shapes`: accuracy
-/// over all of them, and the Chamfer distance between each of the first `chamfer_limit`
+/// and the RMSE of the clamped UDF at [`UDF_PROBES`] fixed points over all of them, and the
+/// Chamfer distance between each of the first `chamfer_limit`
 /// input clouds (all when 0) and its runtime reconstruction's surface points (UDF < `eps`),
 /// in parallel over the CPU cores.
 pub fn evaluate_shapes(
@@ -198,18 +248,24 @@ pub fn evaluate_shapes(
         .map(|v| v.get())
         .unwrap_or(1);
     let chunk = n.div_ceil(threads).max(1);
-    type Part = (usize, f64, usize, usize);
+    let probes = &cube_probes(UDF_PROBES);
+    let clamp = shapes.udf.clamp;
+    type Part = (usize, f64, usize, usize, f64);
     let results: Vec<Result<Part>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..n)
             .step_by(chunk)
             .map(|start| {
                 scope.spawn(move || -> Result<Part> {
                     let (mut hits, mut sum, mut ok, mut failed) = (0usize, 0.0f64, 0usize, 0usize);
+                    let mut udf_sq = 0.0f64;
                     for i in start..(start + chunk).min(n) {
                         let z = &latents[i * dim..(i + 1) * dim];
                         let seed = shapes.clouds.indices[i] as u64;
                         let class = classify_latent(model, z)?;
                         hits += (class == shapes.clouds.labels[i] as usize) as usize;
+                        let truth = true_udf_at(shapes.clouds.cloud(i), probes, clamp)
+                            .map_err(|e| anyhow!("{}: {e}", shapes.clouds.paths[i].display()))?;
+                        udf_sq += sq_diff(&model_udf_at(model, z, probes, clamp)?, &truth);
                         if i >= chamfer_n {
                             continue;
                         }
@@ -222,7 +278,7 @@ pub fn evaluate_shapes(
                             Err(_) => failed += 1,
                         }
                     }
-                    Ok((hits, sum, ok, failed))
+                    Ok((hits, sum, ok, failed, udf_sq))
                 })
             })
             .collect();
@@ -232,12 +288,14 @@ pub fn evaluate_shapes(
             .collect()
     });
     let (mut hits, mut sum, mut ok, mut failed) = (0usize, 0.0f64, 0usize, 0usize);
+    let mut udf_sq = 0.0f64;
     for r in results {
-        let (h, s, o, f) = r?;
+        let (h, s, o, f, u) = r?;
         hits += h;
         sum += s;
         ok += o;
         failed += f;
+        udf_sq += u;
     }
     Ok(EvalReport {
         accuracy: hits as f64 / n.max(1) as f64,
@@ -247,6 +305,7 @@ pub fn evaluate_shapes(
         chamfer_eps: Some(eps as f64),
         chamfer_failures: Some(failed),
         chamfer_samples: Some(chamfer_n),
+        udf_rmse: Some((udf_sq / (n.max(1) * UDF_PROBES) as f64).sqrt()),
         fitted,
     })
 }

@@ -210,6 +210,73 @@ impl HostMlp {
     }
 }
 
+/// A hidden unit of φ is *active* at a latent where the derivative of its activation at its
+/// pre-activation exceeds this in magnitude (for ReLU: where the pre-activation is > 0).
+pub const ACTIVE_DERIVATIVE: f64 = 1e-3;
+
+/// The derivative of φ's hidden activation (ReLU) at pre-activation `x`: 1 for `x > 0`, 0
+/// otherwise (0 at the kink, as burn's ReLU gradient).
+fn hidden_activation_derivative(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+impl HostMlp {
+    /// The pre-activations of every hidden layer of φ at `z`, layer by layer.
+    pub fn hidden_pre_activations(&self, z: &[f64]) -> Vec<Vec<f64>> {
+        let mut x = z.to_vec();
+        let mut out = Vec::new();
+        for (w, b, inputs) in self.layers.iter().take(self.layers.len().saturating_sub(1)) {
+            let pre: Vec<f64> = b
+                .iter()
+                .enumerate()
+                .map(|(o, bo)| {
+                    bo + w[o * inputs..(o + 1) * inputs]
+                        .iter()
+                        .zip(&x)
+                        .map(|(a, v)| a * v)
+                        .sum::<f64>()
+                })
+                .collect();
+            x = pre.iter().map(|v| v.max(0.0)).collect();
+            out.push(pre);
+        }
+        out
+    }
+}
+
+/// Active units ([`ACTIVE_DERIVATIVE`]) in each hidden layer of φ at `z`. `J` factors through
+/// the active units of every layer, so `rank J ≤ min` of these counts.
+pub fn active_units(mlp: &HostMlp, z: &[f64]) -> Vec<usize> {
+    mlp.hidden_pre_activations(z)
+        .iter()
+        .map(|layer| {
+            layer
+                .iter()
+                .filter(|&&x| hidden_activation_derivative(x).abs() > ACTIVE_DERIVATIVE)
+                .count()
+        })
+        .collect()
+}
+
+/// Per hidden layer, the median over latents of the active-unit counts (`counts[latent][layer]`).
+fn active_units_median(counts: &[Vec<usize>]) -> Vec<f64> {
+    let layers = counts.iter().map(Vec::len).max().unwrap_or(0);
+    (0..layers)
+        .map(|k| {
+            median(
+                &counts
+                    .iter()
+                    .filter_map(|c| c.get(k).map(|&v| v as f64))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
 /// `J` (`d × l`, row-major) by central differences of [`HostMlp::forward`] in f64.
 ///
 /// φ is piecewise affine, so a difference is exact (up to rounding) when no ReLU changes
@@ -661,7 +728,8 @@ pub struct LatentIft {
     pub dataset_index: u32,
     /// Spectrum of `J`.
     pub jacobian: JacobianSpectrum,
-    /// Active (positive) ReLUs in each hidden layer of φ at the latent: `J` factors through
+    /// Active units in each hidden layer of φ at the latent (activation derivative above
+    /// [`ACTIVE_DERIVATIVE`] in magnitude; for ReLU, pre-activation > 0): `J` factors through
     /// them, so `rank J ≤ min(active_units)`.
     pub active_units: Vec<usize>,
     /// Reconstruction MSE at the latent.
@@ -699,6 +767,13 @@ pub struct IftReport {
     pub siren_params: usize,
     /// Fraction of latents where `J` has full column rank.
     pub full_rank_fraction: f64,
+    /// Median numerical rank of `J`.
+    pub rank_median: f64,
+    /// Smallest numerical rank of `J` over the latents (0 for none).
+    pub rank_min: usize,
+    /// Per hidden layer of φ, the median over the latents of its active units
+    /// ([`LatentIft::active_units`]).
+    pub active_units_median: Vec<f64>,
     /// Median `σ_min(J)`.
     pub sigma_min_median: f64,
     /// Median `σ_max(J)`.
@@ -842,13 +917,7 @@ pub fn run_ift_targets<B: AutodiffBackend>(
             fd_latents.push(z.clone());
         }
         let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
-        let pattern = mlp.forward(&z64).1;
-        let mut active_units = Vec::with_capacity(config.hyper_hidden.len());
-        let mut at = 0;
-        for &w in &config.hyper_hidden {
-            active_units.push(pattern[at..at + w].iter().filter(|a| **a).count());
-            at += w;
-        }
+        let active_units = active_units(&mlp, &z64);
         let scale = hspec.eigenvalues.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         per_latent.push(LatentIft {
             index: k,
@@ -912,6 +981,18 @@ fn summarise(
         latent_dim: l,
         siren_params: d,
         full_rank_fraction: frac(per_latent.iter().filter(|r| r.jacobian.full_rank).count()),
+        rank_median: median(&col(&|r| r.jacobian.rank as f64)),
+        rank_min: per_latent
+            .iter()
+            .map(|r| r.jacobian.rank)
+            .min()
+            .unwrap_or(0),
+        active_units_median: active_units_median(
+            &per_latent
+                .iter()
+                .map(|r| r.active_units.clone())
+                .collect::<Vec<_>>(),
+        ),
         sigma_min_median: median(&col(&|r| r.jacobian.sigma_min)),
         sigma_max_median: median(&col(&|r| r.jacobian.sigma_max)),
         condition_median: condition_median.is_finite().then_some(condition_median),
@@ -973,8 +1054,9 @@ pub fn histogram_png(path: &Path, panels: &[HistogramPanel<'_>]) -> Result<()> {
     crate::io::write_atomic(path, &bytes)
 }
 
-/// The IFT histograms of a report: log10 σ_min(J), log10 cond(J) and log10 λ_min(∇²L)
-/// (positive ones), counting what each panel leaves out in its title.
+/// The IFT histograms of a report: log10 σ_min(J), log10 cond(J), log10 λ_min(∇²L)
+/// (positive ones) and the numerical rank of J (one bin per rank, a red line at full rank
+/// `l`), counting what each panel leaves out in its title.
 pub fn ift_histogram_png(report: &IftReport, path: &Path) -> Result<()> {
     let n = report.samples;
     let col = |f: &dyn Fn(&LatentIft) -> Option<f64>| {
@@ -1009,6 +1091,19 @@ pub fn ift_histogram_png(report: &IftReport, path: &Path) -> Result<()> {
     // cond(J) ≥ 1 / (max(d, l) · ε_f32) exactly when σ_min is under the rank tolerance.
     let rank_line =
         -((report.siren_params.max(report.latent_dim) as f64) * f64::from(f32::EPSILON)).log10();
+    let ranks: Vec<f64> = report
+        .per_latent
+        .iter()
+        .map(|r| r.jacobian.rank as f64)
+        .collect();
+    let l = report.latent_dim;
+    // One bin per integer from the smallest rank to l (the range draw_histogram spans with the
+    // marker at l), at most 128.
+    let rank_bins = (l.saturating_sub(report.rank_min) + 1).clamp(1, 128);
+    let t4 = format!(
+        "rank of J, n={n}: median {}, min {}, red line = l = {l}",
+        report.rank_median, report.rank_min
+    );
     histogram_png(
         path,
         &[
@@ -1032,6 +1127,13 @@ pub fn ift_histogram_png(report: &IftReport, path: &Path) -> Result<()> {
                 values2: &rel_neg,
                 bins: 30,
                 marker: None,
+            },
+            HistogramPanel {
+                title: &t4,
+                values: &ranks,
+                values2: &[],
+                bins: rank_bins,
+                marker: Some(l as f64),
             },
         ],
     )
@@ -1653,6 +1755,49 @@ mod tests {
     }
 
     #[test]
+    fn active_units_of_a_hand_made_hypernetwork() {
+        // φ: 2 → 3 → 2 → 1, ReLU hidden layers.
+        // Layer 1 pre-activations: [z0, z1, z0 + z1 − 1].
+        // Layer 2 on h = relu(layer 1): [h0 − h1 − 0.5, h2 + 1e-6].
+        let mlp = HostMlp {
+            layers: vec![
+                (vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], vec![0.0, 0.0, -1.0], 2),
+                (vec![1.0, -1.0, 0.0, 0.0, 0.0, 1.0], vec![-0.5, 1e-6], 3),
+                (vec![1.0, 1.0], vec![0.0], 2),
+            ],
+        };
+        // z = (2, −1): layer 1 [2, −1, 0] → one active (a pre-activation of exactly 0 is
+        // not); h = [2, 0, 0]; layer 2 [1.5, 1e-6] → both active (ReLU's slope is 1 however
+        // small the positive pre-activation).
+        assert_eq!(
+            mlp.hidden_pre_activations(&[2.0, -1.0]),
+            vec![vec![2.0, -1.0, 0.0], vec![1.5, 1e-6]]
+        );
+        assert_eq!(active_units(&mlp, &[2.0, -1.0]), vec![1, 2]);
+        // z = (1, 2): layer 1 [1, 2, 2] → 3 active; layer 2 [1 − 2 − 0.5, 2 + 1e-6] → 1.
+        assert_eq!(active_units(&mlp, &[1.0, 2.0]), vec![3, 1]);
+        // z = (−1, −1): nothing passes layer 1; layer 2 [−0.5, 1e-6] → 1 (its bias).
+        assert_eq!(active_units(&mlp, &[-1.0, -1.0]), vec![0, 1]);
+        // The counts agree with the sign pattern forward() reports.
+        for z in [[2.0, -1.0], [1.0, 2.0], [-1.0, -1.0], [0.3, 0.4]] {
+            let pattern = mlp.forward(&z).1;
+            let units = active_units(&mlp, &z);
+            assert_eq!(pattern[..3].iter().filter(|a| **a).count(), units[0]);
+            assert_eq!(pattern[3..].iter().filter(|a| **a).count(), units[1]);
+        }
+        // Per-layer medians over latents.
+        assert_eq!(
+            active_units_median(&[vec![1, 2], vec![3, 1], vec![0, 1]]),
+            vec![1.0, 1.0]
+        );
+        assert_eq!(
+            active_units_median(&[vec![1, 2], vec![3, 4]]),
+            vec![2.0, 3.0]
+        );
+        assert!(active_units_median(&[]).is_empty());
+    }
+
+    #[test]
     fn median_handles_infinities() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
@@ -1750,6 +1895,17 @@ mod tests {
             assert!(r.jacobian.rank <= r.active_units[0]);
         }
         assert!((0.0..=1.0).contains(&report.full_rank_fraction));
+        let mut ranks: Vec<usize> = report.per_latent.iter().map(|r| r.jacobian.rank).collect();
+        ranks.sort();
+        assert_eq!(report.rank_min, ranks[0]);
+        assert_eq!(report.rank_median, ranks[1] as f64);
+        let mut units: Vec<usize> = report
+            .per_latent
+            .iter()
+            .map(|r| r.active_units[0])
+            .collect();
+        units.sort();
+        assert_eq!(report.active_units_median, vec![units[1] as f64]);
         let json = serde_json::to_value(&report).unwrap();
         for key in [
             "full_rank_fraction",
@@ -1757,9 +1913,16 @@ mod tests {
             "condition_median",
             "hessian_pd_fraction",
             "samples",
+            "rank_median",
+            "rank_min",
+            "active_units_median",
         ] {
             assert!(json.get(key).is_some(), "{key} missing");
         }
+        assert_eq!(
+            json["per_latent"][0]["active_units"],
+            serde_json::json!(report.per_latent[0].active_units)
+        );
         // The limit and the target count are honoured.
         assert_eq!(
             run_ift::<Ad32>(&bytes, &images, 2, &Default::default())
@@ -1776,7 +1939,7 @@ mod tests {
         let reader = decoder.read_info().unwrap();
         assert_eq!(
             (reader.info().width, reader.info().height),
-            (PANEL_W as u32, 3 * PANEL_H as u32)
+            (PANEL_W as u32, 4 * PANEL_H as u32)
         );
     }
 

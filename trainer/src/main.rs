@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod backend;
+mod baseline;
 mod bench;
 mod capacity;
 mod classifier;
@@ -72,6 +73,9 @@ enum Command {
     Capacity(commands::CapacityArgs),
     /// Time training steps (warm-up excluded).
     Bench(bench::BenchArgs),
+    /// Linear baseline of the same code length: PCA codes, their reconstruction and a
+    /// classifier on them (JSON with --json, keys as `eval`'s).
+    Baseline(baseline::BaselineArgs),
     /// Cut a small subset of the official IDX files (for the repo).
     MakeSubset(commands::SubsetArgs),
 }
@@ -99,6 +103,7 @@ fn main() {
         Command::Plot(a) => commands::plot(a),
         Command::Capacity(a) => commands::capacity(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Baseline(a) => baseline::baseline(a),
         Command::MakeSubset(a) => commands::make_subset(a),
     };
     if let Err(e) = result {

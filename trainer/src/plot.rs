@@ -391,14 +391,14 @@ pub fn latent_map_png(
 /// What a latent decodes to, as a vector comparable across latents: the rendered image
 /// (clamped to [0, 1]) or the UDF at fixed probe points (clamped to [0, clamp]).
 pub fn reconstruction_signature(model: &Model<'_>, latent: &[f32]) -> Result<Vec<f32>> {
-    let s = model.sizes();
-    let mut w = vec![0.0f32; s.weights];
-    let mut scratch = vec![0.0f32; s.scratch];
-    model
-        .decode_weights(latent, &mut w, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
     match model.config().input {
         hyperinr_shared::InputKind::Image { width, height } => {
+            let s = model.sizes();
+            let mut w = vec![0.0f32; s.weights];
+            let mut scratch = vec![0.0f32; s.scratch];
+            model
+                .decode_weights(latent, &mut w, &mut scratch)
+                .map_err(|e| anyhow!("{e}"))?;
             let mut px = vec![0.0f32; (width * height) as usize * s.out_dim];
             model
                 .render_image(&w, &mut px, &mut scratch)
@@ -406,12 +406,8 @@ pub fn reconstruction_signature(model: &Model<'_>, latent: &[f32]) -> Result<Vec
             Ok(px.into_iter().map(|v| v.clamp(0.0, 1.0)).collect())
         }
         hyperinr_shared::InputKind::PointCloud { udf_clamp } => {
-            let probes = crate::samples::cube_probes(4096);
-            let mut out = vec![0.0f32; probes.len() / 3 * s.out_dim];
-            model
-                .eval_siren(&w, &probes, &mut out, &mut scratch)
-                .map_err(|e| anyhow!("{e}"))?;
-            Ok(out.into_iter().map(|v| v.clamp(0.0, udf_clamp)).collect())
+            let probes = crate::samples::cube_probes(crate::eval::UDF_PROBES);
+            crate::eval::model_udf_at(model, latent, &probes, udf_clamp)
         }
     }
 }

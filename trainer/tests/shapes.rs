@@ -94,6 +94,10 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
     // ≈ 0.5 from a ModelNet shape.
     assert!(chamfer > 0.0 && chamfer < 0.45, "{eval}");
     assert!((eval["chamfer_eps"].as_f64().unwrap() - 0.02).abs() < 1e-6);
+    // The reconstructed UDF at the 4,096 probe points against the true distance, both
+    // clamped at 0.1: an error in (0, 0.1).
+    let udf_rmse = eval["udf_rmse"].as_f64().unwrap();
+    assert!(udf_rmse > 0.0 && udf_rmse < 0.1, "{eval}");
 
     let png = run.join("shapes.png");
     run_ok(
