@@ -12,6 +12,8 @@ pub enum Section {
     Provenance,
     /// The hypernetwork layers.
     Hypernet,
+    /// The optional linear path `A z + a` (format version 2).
+    LinearPath,
     /// [`crate::Classifier`]
     Classifier,
     /// [`crate::LatentStore`]
@@ -27,6 +29,7 @@ impl Section {
             Section::Config => "config",
             Section::Provenance => "provenance",
             Section::Hypernet => "hypernet",
+            Section::LinearPath => "linear_path",
             Section::Classifier => "classifier",
             Section::Latents => "latents",
             Section::Golden => "golden",
@@ -65,6 +68,10 @@ pub enum Problem {
     NonFinite,
     /// A float that must be positive is zero or negative.
     NotPositive,
+    /// A float that must be zero or positive is negative.
+    Negative,
+    /// A float that must lie in `[0, 1)` is 1 or more.
+    NotBelowOne,
 }
 
 /// A rejected model file.
@@ -159,6 +166,8 @@ impl fmt::Display for Problem {
             Problem::Empty => f.write_str("is empty or zero"),
             Problem::NonFinite => f.write_str("is NaN or infinite"),
             Problem::NotPositive => f.write_str("is zero or negative, must be positive"),
+            Problem::Negative => f.write_str("is negative, must be zero or positive"),
+            Problem::NotBelowOne => f.write_str("is 1 or more, must lie in [0, 1)"),
         }
     }
 }
@@ -172,6 +181,12 @@ impl fmt::Display for FormatError {
             FormatError::BadMagic { found } => {
                 write!(f, "offset 0: magic is {found:02x?}, expected \"HINR\"")
             }
+            FormatError::UnsupportedVersion { found: 1, supported } => write!(
+                f,
+                "offset 4: format version 1, this reader supports version {supported} only \
+                 (version 2 adds φ's activation, its linear path and the fit settings); \
+                 convert the file with `hyperinr upgrade IN OUT`"
+            ),
             FormatError::UnsupportedVersion { found, supported } => write!(
                 f,
                 "offset 4: format version {found}, this reader supports version {supported}"

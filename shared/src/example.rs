@@ -1,7 +1,9 @@
 //! A tiny model whose every output can be worked out by hand (feature `std`).
 //!
-//! Used by tests and documentation: latent dimension 2, hypernetwork 2 → 3 → 9,
-//! SIREN 2-2-1 (9 parameters), ω0 = 30, two classes, two stored latents, no golden vectors.
+//! Used by tests and documentation: latent dimension 2, hypernetwork 2 → 3 → 9 (ReLU),
+//! SIREN 2-2-1 (9 parameters), ω0 = 30, two classes, two stored latents, no golden vectors,
+//! no linear path. Set [`ExampleModel::hyper_activation`] and [`ExampleModel::linear_path`]
+//! (then [`ExampleModel::refresh`]) for the version-2 variants.
 //!
 //! ```
 //! use hyperinr_shared::{example::ExampleModel, ModelFile};
@@ -49,7 +51,19 @@ pub struct ExampleModel {
     pub labels: Vec<u8>,
     /// Their dataset indices `[7, 9]`.
     pub indices: Vec<u32>,
-    bytes: [Vec<u8>; 14],
+    /// φ's hidden activation (default ReLU).
+    pub hyper_activation: HyperActivation,
+    /// Whether the file has the linear path below (default `false`).
+    pub linear_path: bool,
+    /// Linear path: 9 × 2 int8 weights, row `o` is `[o − 4, 2]`.
+    pub lin_weights: Vec<i8>,
+    /// Its scales, all 0.125.
+    pub lin_scales: Vec<f32>,
+    /// Its biases, `−0.02 · o`.
+    pub lin_bias: Vec<f32>,
+    /// Fit settings: 30 steps, lr 0.02, Adam (0.9, 0.999, 1e-8), latent L2 1e-4, from zero.
+    pub fit: FitSettings,
+    bytes: [Vec<u8>; 17],
 }
 
 impl Default for ExampleModel {
@@ -77,6 +91,20 @@ impl ExampleModel {
             scales: std::vec![0.5, 1.0],
             labels: std::vec![0, 1],
             indices: std::vec![7, 9],
+            hyper_activation: HyperActivation::Relu,
+            linear_path: false,
+            lin_weights: (0..9i8).flat_map(|o| [o - 4, 2]).collect(),
+            lin_scales: std::vec![0.125; 9],
+            lin_bias: (0..9).map(|o| -0.02 * o as f32).collect(),
+            fit: FitSettings {
+                steps: 30,
+                lr: 0.02,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                latent_l2: 1e-4,
+                init_std: 0.0,
+            },
             bytes: Default::default(),
         };
         m.refresh();
@@ -100,6 +128,9 @@ impl ExampleModel {
             i8_bytes(&self.codes),
             f32_bytes(&self.scales),
             u32_bytes(&self.indices),
+            i8_bytes(&self.lin_weights),
+            f32_bytes(&self.lin_scales),
+            f32_bytes(&self.lin_bias),
         ];
     }
 
@@ -132,6 +163,8 @@ impl ExampleModel {
                 out_dim: 1,
                 class_count: 2,
                 class_names: "even\nodd",
+                hyper_activation: self.hyper_activation,
+                fit: self.fit,
             },
             provenance: Provenance {
                 source_commit: "0000000",
@@ -140,6 +173,9 @@ impl ExampleModel {
                 training_config: "{}",
             },
             hypernet,
+            linear_path: self
+                .linear_path
+                .then(|| layer(9, 2, &b[14], &b[15], &b[16])),
             classifier: Classifier {
                 mean: F32Slice(&b[6]),
                 inv_std: F32Slice(&b[7]),

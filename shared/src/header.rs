@@ -5,7 +5,7 @@ use crate::error::FormatError;
 /// `HINR`.
 pub const MAGIC: [u8; 4] = *b"HINR";
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 16;
 /// Largest payload a reader accepts (256 MiB): a larger declared length is corruption.
@@ -47,7 +47,7 @@ impl Header {
     ///
     /// ```
     /// use hyperinr_shared::{Header, FormatError};
-    /// let mut file = b"HINR\x01\x00\x00\x00\x01\x00\x00\x00".to_vec();
+    /// let mut file = b"HINR\x02\x00\x00\x00\x01\x00\x00\x00".to_vec();
     /// file.extend_from_slice(&hyperinr_shared::crc32::crc32(b"x").to_le_bytes());
     /// file.push(b'x');
     /// let (h, payload) = Header::parse(&file).unwrap();
@@ -56,6 +56,14 @@ impl Header {
     /// assert!(matches!(Header::parse(&file), Err(FormatError::CrcMismatch { .. })));
     /// ```
     pub fn parse(file: &[u8]) -> Result<(Header, &[u8]), FormatError> {
+        Self::parse_version(file, FORMAT_VERSION)
+    }
+
+    /// [`Header::parse`] for files of format `version` (the v1 → v2 converter reads v1).
+    pub(crate) fn parse_version(
+        file: &[u8],
+        expected: u16,
+    ) -> Result<(Header, &[u8]), FormatError> {
         let (head, payload) = match file.split_at_checked(HEADER_LEN) {
             Some(parts) => parts,
             None => return Err(FormatError::TooShort { len: file.len() }),
@@ -66,10 +74,10 @@ impl Header {
             return Err(FormatError::BadMagic { found: magic });
         }
         let version = u16_at(head, 4);
-        if version != FORMAT_VERSION {
+        if version != expected {
             return Err(FormatError::UnsupportedVersion {
                 found: version,
-                supported: FORMAT_VERSION,
+                supported: expected,
             });
         }
         let flags = u16_at(head, 6);
@@ -122,11 +130,17 @@ impl Header {
     /// assert_eq!(h[8], 3);
     /// ```
     pub fn encode(payload: &[u8]) -> [u8; HEADER_LEN] {
+        Self::encode_version(payload, FORMAT_VERSION)
+    }
+
+    /// [`Header::encode`] with another version number (tests build version-1 files).
+    #[doc(hidden)]
+    pub fn encode_version(payload: &[u8], version: u16) -> [u8; HEADER_LEN] {
         let mut h = [0u8; HEADER_LEN];
         let fields = MAGIC
             .iter()
             .copied()
-            .chain(FORMAT_VERSION.to_le_bytes())
+            .chain(version.to_le_bytes())
             .chain(0u16.to_le_bytes())
             .chain((payload.len() as u32).to_le_bytes())
             .chain(crate::crc32::crc32(payload).to_le_bytes());

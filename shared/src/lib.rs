@@ -35,6 +35,8 @@ mod model;
 pub mod quant;
 mod read;
 mod slices;
+#[cfg(feature = "std")]
+pub mod upgrade;
 mod validate;
 #[cfg(feature = "std")]
 pub mod write;
@@ -44,7 +46,7 @@ pub use header::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_PAYLOAD_LEN};
 /// The `heapless` version the model structs use (for writers building them).
 pub use heapless;
 pub use model::{
-    Classifier, GoldenVector, InputKind, LatentStore, ModelConfig, ModelFile, Provenance,
+    Classifier, FitSettings, GoldenVector, HyperActivation, InputKind, LatentStore, ModelConfig, ModelFile, Provenance,
     QuantLinear, Split, MAX_CLASSES, MAX_GOLDEN, MAX_HIDDEN_LAYERS, MAX_IMAGE_SIDE, MAX_LAYERS,
     MAX_OUT_DIM, MAX_WIDTH,
 };

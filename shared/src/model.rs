@@ -53,6 +53,72 @@ impl InputKind {
     }
 }
 
+/// φ's hidden activation: applied after every hypernetwork layer but the last.
+///
+/// Encoded as a postcard enum (varint variant index: 0, 1, 2). The runtime computes, in
+/// `f32`:
+///
+/// - `Relu`: `x` if `x > 0`, else `0` (NaN gives 0);
+/// - `LeakyRelu`: `x` if `x > 0`, else `0.01 · x` ([`HyperActivation::LEAKY_SLOPE`], the
+///   `f32` nearest 0.01);
+/// - `Silu`: `x · σ(x)`, computed as `x / (1 + expf(−x))` with libm's `expf` (one division,
+///   one addition, no fused multiply–add; `expf` overflows to +∞ below x ≈ −88.7, where the
+///   result is `−0.0`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HyperActivation {
+    /// `max(0, x)`.
+    #[default]
+    Relu,
+    /// `x` for `x > 0`, else `0.01 · x`.
+    LeakyRelu,
+    /// `x / (1 + e^(−x))`.
+    Silu,
+}
+
+impl HyperActivation {
+    /// The slope of [`HyperActivation::LeakyRelu`] for `x ≤ 0`.
+    pub const LEAKY_SLOPE: f32 = 0.01;
+
+    /// The name the trainer's CLI and `hyperinr inspect` use.
+    ///
+    /// ```
+    /// assert_eq!(hyperinr_shared::HyperActivation::LeakyRelu.name(), "leaky-relu");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            HyperActivation::Relu => "relu",
+            HyperActivation::LeakyRelu => "leaky-relu",
+            HyperActivation::Silu => "silu",
+        }
+    }
+}
+
+/// How the stored latents were fitted (`hyperinr fit`: Adam on each latent with φ frozen),
+/// so that a device or a later tool can fit new samples the same way.
+///
+/// Each latent starts from `init_std · N(0, 1)` (0: from zero) and takes `steps` Adam steps
+/// (`lr`, `beta1`, `beta2`, `eps`, bias-corrected moments) on its own loss: the mean squared
+/// reconstruction error over its points plus `latent_l2 · mean(z²)`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct FitSettings {
+    /// Adam steps per latent (≥ 1).
+    pub steps: u32,
+    /// Adam learning rate (finite, > 0).
+    pub lr: f32,
+    /// Adam's first-moment decay (finite, in `[0, 1)`).
+    pub beta1: f32,
+    /// Adam's second-moment decay (finite, in `[0, 1)`).
+    pub beta2: f32,
+    /// Adam's ε, added to `√v̂` (finite, > 0).
+    pub eps: f32,
+    /// Weight of the latent's mean squared value in the loss (finite, ≥ 0).
+    pub latent_l2: f32,
+    /// Standard deviation of the initial latent (finite, ≥ 0; 0 = start at zero).
+    pub init_std: f32,
+}
+
 /// Shapes and names: everything needed to interpret the rest of the file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig<'a> {
@@ -62,7 +128,7 @@ pub struct ModelConfig<'a> {
     pub input: InputKind,
     /// Latent code length `l`.
     pub latent_dim: u32,
-    /// Hypernetwork hidden widths (ReLU after each).
+    /// Hypernetwork hidden widths (`hyper_activation` after each).
     pub hyper_hidden: heapless::Vec<u32, MAX_HIDDEN_LAYERS>,
     /// SIREN hidden widths (sine after each).
     pub siren_hidden: heapless::Vec<u32, MAX_HIDDEN_LAYERS>,
@@ -76,6 +142,10 @@ pub struct ModelConfig<'a> {
     pub class_count: u32,
     /// Class names separated by `\n`, exactly `class_count` of them, none empty.
     pub class_names: &'a str,
+    /// φ's hidden activation (format version 2).
+    pub hyper_activation: HyperActivation,
+    /// How the stored latents were fitted (format version 2).
+    pub fit: FitSettings,
 }
 
 /// Where the model came from.
@@ -188,9 +258,14 @@ pub struct ModelFile<'a> {
     /// Section `provenance`.
     #[serde(borrow)]
     pub provenance: Provenance<'a>,
-    /// Section `hypernet`: latent → hidden (ReLU) … → SIREN parameters (no activation).
+    /// Section `hypernet`: latent → hidden (`config.hyper_activation`) … → SIREN
+    /// parameters (no activation).
     #[serde(borrow)]
     pub hypernet: heapless::Vec<QuantLinear<'a>, MAX_LAYERS>,
+    /// Section `linear_path` (format version 2): `A z + a` (rows = SIREN parameter count,
+    /// cols = `latent_dim`, its own bias), added to the hypernetwork's output when present.
+    #[serde(borrow)]
+    pub linear_path: Option<QuantLinear<'a>>,
     /// Section `classifier`.
     #[serde(borrow)]
     pub classifier: Classifier<'a>,
@@ -206,10 +281,13 @@ impl<'a> ModelConfig<'a> {
     /// Class name `i`, or `None` past the end.
     ///
     /// ```
-    /// # use hyperinr_shared::{ModelConfig, InputKind};
+    /// # use hyperinr_shared::{ModelConfig, InputKind, FitSettings};
+    /// # let fit = FitSettings { steps: 30, lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+    /// #   latent_l2: 1e-4, init_std: 0.0 };
     /// # let mut c = ModelConfig { dataset: "d", input: InputKind::Image { width: 2, height: 2 },
     /// #   latent_dim: 1, hyper_hidden: Default::default(), siren_hidden: Default::default(),
-    /// #   omega0: 30.0, in_dim: 2, out_dim: 1, class_count: 2, class_names: "" };
+    /// #   omega0: 30.0, in_dim: 2, out_dim: 1, class_count: 2, class_names: "",
+    /// #   hyper_activation: Default::default(), fit };
     /// c.class_names = "cat\ndog";
     /// assert_eq!(c.class_name(1), Some("dog"));
     /// assert_eq!(c.class_name(2), None);

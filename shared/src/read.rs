@@ -7,7 +7,7 @@ use crate::model::{QuantLinear, MAX_GOLDEN, MAX_LAYERS};
 use serde::Deserialize;
 
 /// Decodes one section from `rest`, advancing it; `offset` tracks the file offset.
-fn section<'a, T: Deserialize<'a>>(
+pub(crate) fn section<'a, T: Deserialize<'a>>(
     rest: &mut &'a [u8],
     offset: &mut usize,
     which: Section,
@@ -39,6 +39,8 @@ impl<'a> ModelFile<'a> {
         let provenance: Provenance<'a> = section(&mut rest, &mut offset, Section::Provenance)?;
         let hypernet: heapless::Vec<QuantLinear<'a>, MAX_LAYERS> =
             section(&mut rest, &mut offset, Section::Hypernet)?;
+        let linear_path: Option<QuantLinear<'a>> =
+            section(&mut rest, &mut offset, Section::LinearPath)?;
         let classifier: Classifier<'a> = section(&mut rest, &mut offset, Section::Classifier)?;
         let latents: LatentStore<'a> = section(&mut rest, &mut offset, Section::Latents)?;
         let golden: heapless::Vec<GoldenVector<'a>, MAX_GOLDEN> =
@@ -50,6 +52,7 @@ impl<'a> ModelFile<'a> {
             config,
             provenance,
             hypernet,
+            linear_path,
             classifier,
             latents,
             golden,

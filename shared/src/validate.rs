@@ -77,6 +77,50 @@ fn positive(field: &'static str, value: f32) -> Result<(), FormatError> {
     }
 }
 
+fn non_negative(field: &'static str, value: f32) -> Result<(), FormatError> {
+    if !value.is_finite() {
+        Err(invalid(field, 0, Problem::NonFinite))
+    } else if value >= 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(field, 0, Problem::Negative))
+    }
+}
+
+/// An Adam decay: finite, in `[0, 1)`.
+fn decay(field: &'static str, value: f32) -> Result<(), FormatError> {
+    non_negative(field, value)?;
+    if value < 1.0 {
+        Ok(())
+    } else {
+        Err(invalid(field, 0, Problem::NotBelowOne))
+    }
+}
+
+/// Checks one int8 layer's shape against `rows × cols` and its arrays; `index` names it.
+fn layer(
+    name: [&'static str; 5],
+    index: usize,
+    layer: &QuantLinear<'_>,
+    rows: u32,
+    cols: u32,
+) -> Result<(), FormatError> {
+    let [f_cols, f_rows, f_weights, f_scales, f_bias] = name;
+    dim(f_cols, index, cols as u64, layer.cols as u64)?;
+    dim(f_rows, index, rows as u64, layer.rows as u64)?;
+    let rows = layer.rows as u64;
+    len(
+        f_weights,
+        index,
+        rows * layer.cols as u64,
+        layer.weights.as_bytes().len(),
+    )?;
+    len(f_scales, index, rows * 4, layer.scales.as_bytes().len())?;
+    len(f_bias, index, rows * 4, layer.bias.as_bytes().len())?;
+    finite(f_scales, index, layer.scales)?;
+    finite(f_bias, index, layer.bias)
+}
+
 /// Checks one MLP: `inputs` → `layers` with the given hidden widths (if known) → `outputs`.
 fn mlp(
     name: [&'static str; 6],
@@ -159,6 +203,17 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
     if let Some(i) = c.class_names.split('\n').position(str::is_empty) {
         return Err(invalid("config.class_names", i, Problem::Empty));
     }
+    // `config.hyper_activation` is an enum: an unknown variant index fails to decode.
+    let fit = &c.fit;
+    if fit.steps == 0 {
+        return Err(invalid("config.fit.steps", 0, Problem::Empty));
+    }
+    positive("config.fit.lr", fit.lr)?;
+    decay("config.fit.beta1", fit.beta1)?;
+    decay("config.fit.beta2", fit.beta2)?;
+    positive("config.fit.eps", fit.eps)?;
+    non_negative("config.fit.latent_l2", fit.latent_l2)?;
+    non_negative("config.fit.init_std", fit.init_std)?;
 
     let params = c.siren_param_count();
     if params > MAX_WIDTH as usize * 64 {
@@ -185,6 +240,21 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
         Some(&c.hyper_hidden),
         params as u32,
     )?;
+    if let Some(a) = &m.linear_path {
+        layer(
+            [
+                "linear_path.cols",
+                "linear_path.rows",
+                "linear_path.weights",
+                "linear_path.scales",
+                "linear_path.bias",
+            ],
+            0,
+            a,
+            params as u32,
+            c.latent_dim,
+        )?;
+    }
 
     let cl = &m.classifier;
     len(

@@ -13,6 +13,9 @@ pub enum WriteError {
     Encode(postcard::Error),
     /// The payload exceeds [`crate::MAX_PAYLOAD_LEN`].
     TooLarge(usize),
+    /// The model uses a version-2 feature (the named field), so it has no version-1 layout
+    /// ([`crate::upgrade::encode_v1`]).
+    NotVersion1(&'static str),
 }
 
 impl core::fmt::Display for WriteError {
@@ -22,6 +25,9 @@ impl core::fmt::Display for WriteError {
             WriteError::Encode(e) => write!(f, "postcard encoding failed: {e}"),
             WriteError::TooLarge(n) => {
                 write!(f, "payload of {n} bytes exceeds the format's maximum")
+            }
+            WriteError::NotVersion1(field) => {
+                write!(f, "`{field}` has no version-1 encoding")
             }
         }
     }
