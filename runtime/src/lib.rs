@@ -8,7 +8,8 @@
 //! [`Model::sizes`] gives; the `const fn`s in [`layout`] give the same sizes at compile time.
 //!
 //! Numeric contract: f32 arithmetic, int8 dequantised as `q as f32 * scale`, dot products
-//! accumulated from 0 in ascending input index, no fused multiply–add, one `f32` sine ([`sine`]). The
+//! accumulated from 0 in ascending input index, no fused multiply–add, one `f32` sine ([`sine`]),
+//! one formula per hypernetwork activation ([`activate`]; SiLU through libm's `expf`). The
 //! same blob and inputs give the same bits on x86_64 and Cortex-M4F.
 //!
 //! ```
@@ -37,4 +38,4 @@ pub use error::{Buffer, Error, GoldenCheck};
 pub use golden::{compute_golden, GoldenBytes, GoldenOwned, WorkspaceBuf};
 pub use hyperinr_shared::layout;
 pub use model::{argmax, dequantize_latent, weights_crc, Model, Sizes, StoredLatent, Workspace};
-pub use nn::{image_coord, sine};
+pub use nn::{activate, image_coord, sine};

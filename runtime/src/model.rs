@@ -1,9 +1,12 @@
 //! [`Model`]: a parsed model file and the inference entry points.
 
 use crate::error::{Buffer, Error, GoldenCheck};
-use crate::nn::{image_coord, quant_mlp, siren_linear};
+use crate::nn::{add_linear, image_coord, quant_mlp, siren_linear};
 use hyperinr_shared::crc32::Crc32;
-use hyperinr_shared::{I8Slice, InputKind, ModelConfig, ModelFile, MAX_OUT_DIM};
+use hyperinr_shared::{
+    FitSettings, HyperActivation, I8Slice, InputKind, ModelConfig, ModelFile, QuantLinear,
+    MAX_OUT_DIM,
+};
 
 /// A validated model, borrowing every array from the blob it was parsed from.
 #[derive(Clone, Debug)]
@@ -137,11 +140,28 @@ impl<'a> Model<'a> {
         self.sizes
     }
 
-    /// Multiply–accumulates of one [`Model::decode_weights`].
+    /// φ's hidden activation.
+    pub fn hyper_activation(&self) -> HyperActivation {
+        self.file.config.hyper_activation
+    }
+
+    /// φ's linear path `A z + a`, if the model has one.
+    pub fn linear_path(&self) -> Option<&QuantLinear<'a>> {
+        self.file.linear_path.as_ref()
+    }
+
+    /// How the stored latents were fitted (steps, Adam settings, L2 weight, initial std):
+    /// what fitting a new sample the same way takes.
+    pub fn fit_settings(&self) -> &FitSettings {
+        &self.file.config.fit
+    }
+
+    /// Multiply–accumulates of one [`Model::decode_weights`] (the linear path included).
     pub fn decode_macs(&self) -> usize {
         self.file
             .hypernet
             .iter()
+            .chain(self.file.linear_path.iter())
             .map(|l| l.rows as usize * l.cols as usize)
             .sum()
     }
@@ -186,6 +206,9 @@ impl<'a> Model<'a> {
 
     /// Hypernetwork forward: SIREN parameters for `latent`, written to `weights`.
     ///
+    /// The MLP (its hidden layers followed by [`Model::hyper_activation`]), then, with a
+    /// linear path, `weights[o] += (Σ_i A[o][i] · z[i]) · scale[o] + a[o]` (FORMAT.md 2.4).
+    ///
     /// `latent`: `sizes().latent`; `weights`: `sizes().weights`; `scratch`: at least
     /// `sizes().scratch`.
     pub fn decode_weights(
@@ -197,7 +220,22 @@ impl<'a> Model<'a> {
         exact(Buffer::Latent, self.sizes.latent, latent.len())?;
         exact(Buffer::Weights, self.sizes.weights, weights.len())?;
         at_least(Buffer::Scratch, self.sizes.scratch, scratch.len())?;
-        quant_mlp(&self.file.hypernet, latent, weights, scratch)
+        let c = &self.file.config;
+        quant_mlp(
+            &self.file.hypernet,
+            c.hyper_activation,
+            latent,
+            weights,
+            scratch,
+        )?;
+        match &self.file.linear_path {
+            Some(a) if !add_linear(a, latent, weights) => Err(Error::BufferSize {
+                buffer: Buffer::Weights,
+                needed: a.rows as usize,
+                got: weights.len(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// SIREN forward for a batch of points: `coords` holds `in_dim` values per point,
@@ -324,7 +362,7 @@ impl<'a> Model<'a> {
         for ((s, &z), (mean, inv_std)) in standard.iter_mut().zip(latent).zip(stats) {
             *s = (z - mean) * inv_std;
         }
-        quant_mlp(&cl.layers, standard, logits, rest)?;
+        quant_mlp(&cl.layers, HyperActivation::Relu, standard, logits, rest)?;
         Ok(argmax(logits))
     }
 

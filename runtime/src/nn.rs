@@ -6,7 +6,7 @@
 //! Cortex-M4F.
 
 use crate::error::{Buffer, Error};
-use hyperinr_shared::QuantLinear;
+use hyperinr_shared::{HyperActivation, QuantLinear};
 
 // `src/sine.rs`, declared here so that the crate root stays as it is.
 #[cfg_attr(feature = "fast-sin", allow(dead_code))]
@@ -57,10 +57,15 @@ pub fn image_coord(i: u32, n: u32) -> f32 {
     (2 * i + 1) as f32 / n as f32 - 1.0
 }
 
-/// `y[o] = (Σ_i q[o][i] · x[i]) · scale[o] + bias[o]`, then ReLU when `relu`.
+/// `y[o] = (Σ_i q[o][i] · x[i]) · scale[o] + bias[o]`, then `activation` when given.
 ///
 /// `x` must have `cols` elements and `y` `rows`; returns `false` otherwise.
-pub(crate) fn quant_linear(layer: &QuantLinear<'_>, x: &[f32], y: &mut [f32], relu: bool) -> bool {
+pub(crate) fn quant_linear(
+    layer: &QuantLinear<'_>,
+    x: &[f32],
+    y: &mut [f32],
+    activation: Option<HyperActivation>,
+) -> bool {
     let cols = layer.cols as usize;
     if cols == 0 || x.len() != cols || y.len() != layer.rows as usize {
         return false;
@@ -68,14 +73,72 @@ pub(crate) fn quant_linear(layer: &QuantLinear<'_>, x: &[f32], y: &mut [f32], re
     let rows = layer.weights.as_bytes().chunks_exact(cols);
     let params = layer.scales.iter().zip(layer.bias.iter());
     for ((out, row), (scale, bias)) in y.iter_mut().zip(rows).zip(params) {
-        let mut acc = 0.0f32;
-        for (&q, &xi) in row.iter().zip(x) {
-            acc += (q as i8) as f32 * xi;
-        }
-        let v = acc * scale + bias;
-        *out = if relu { relu_f32(v) } else { v };
+        let v = dot_q(row, x) * scale + bias;
+        *out = match activation {
+            Some(a) => activate(a, v),
+            None => v,
+        };
     }
     true
+}
+
+/// `Σ_i q[i] · x[i]` from 0.0 in ascending `i` (`q` int8 as bytes).
+#[inline]
+fn dot_q(row: &[u8], x: &[f32]) -> f32 {
+    let mut acc = 0.0f32;
+    for (&q, &xi) in row.iter().zip(x) {
+        acc += (q as i8) as f32 * xi;
+    }
+    acc
+}
+
+/// Adds the linear path `A z + a` to `y`: `y[o] = y[o] + ((Σ_i q[o][i] · z[i]) · scale[o] +
+/// bias[o])`, the sum from 0.0 in ascending input index as in [`quant_linear`].
+///
+/// `z` must have `cols` elements and `y` `rows`; returns `false` otherwise.
+pub(crate) fn add_linear(layer: &QuantLinear<'_>, z: &[f32], y: &mut [f32]) -> bool {
+    let cols = layer.cols as usize;
+    if cols == 0 || z.len() != cols || y.len() != layer.rows as usize {
+        return false;
+    }
+    let rows = layer.weights.as_bytes().chunks_exact(cols);
+    let params = layer.scales.iter().zip(layer.bias.iter());
+    for ((out, row), (scale, bias)) in y.iter_mut().zip(rows).zip(params) {
+        let lin = dot_q(row, z) * scale + bias;
+        *out += lin;
+    }
+    true
+}
+
+/// φ's hidden activation `a` at `v` (FORMAT.md 2.3), the same bits on every target:
+///
+/// - ReLU: `v` if `v > 0`, else `0` (NaN gives 0);
+/// - leaky ReLU: `v` if `v > 0`, else `0.01 · v` (NaN stays NaN);
+/// - SiLU: `v / (1 + libm::expf(−v))` (`v · σ(v)`; −0.0 for `v` below about −88.7, where
+///   `expf` overflows; NaN for NaN and −∞).
+///
+/// ```
+/// use hyperinr_runtime::activate;
+/// use hyperinr_shared::HyperActivation::*;
+/// assert_eq!(activate(Relu, -2.0), 0.0);
+/// assert_eq!(activate(LeakyRelu, -2.0), -0.02);
+/// assert_eq!(activate(Silu, 0.0), 0.0);
+/// assert!((activate(Silu, 1.0) - 0.731_058_6).abs() < 1e-7);
+/// assert_eq!(activate(Silu, -1000.0), 0.0);
+/// ```
+#[inline]
+pub fn activate(a: HyperActivation, v: f32) -> f32 {
+    match a {
+        HyperActivation::Relu => relu_f32(v),
+        HyperActivation::LeakyRelu => {
+            if v > 0.0 {
+                v
+            } else {
+                HyperActivation::LEAKY_SLOPE * v
+            }
+        }
+        HyperActivation::Silu => v / (1.0 + libm::expf(-v)),
+    }
 }
 
 #[inline]
@@ -115,10 +178,11 @@ fn scratch_err(needed: usize, got: usize) -> Error {
     }
 }
 
-/// Forward through int8 `layers` (ReLU between, none after the last) from `input` into
+/// Forward through int8 `layers` (`hidden` between, none after the last) from `input` into
 /// `output`, ping-ponging hidden activations through the two halves of `scratch`.
 pub(crate) fn quant_mlp(
     layers: &[QuantLinear<'_>],
+    hidden: HyperActivation,
     input: &[f32],
     output: &mut [f32],
     scratch: &mut [f32],
@@ -149,7 +213,8 @@ pub(crate) fn quant_mlp(
             needed: rows,
             got: dst_len,
         })?;
-        if !quant_linear(layer, src, dst, !last) {
+        let activation = if last { None } else { Some(hidden) };
+        if !quant_linear(layer, src, dst, activation) {
             return Err(Error::BufferSize {
                 buffer: if i == 0 {
                     Buffer::Latent

@@ -363,8 +363,15 @@ fn version_2_fields_have_the_documented_bytes() {
     }
     assert!(config.ends_with(&tail), "{config:?}");
     let linear = postcard::to_allocvec(&file.linear_path).unwrap();
-    assert_eq!(&linear[..4], &[1, 9, 2, 18], "Some, rows 9, cols 2, 18 weight bytes");
-    assert_eq!(postcard::to_allocvec(&None::<QuantLinear<'_>>).unwrap(), vec![0]);
+    assert_eq!(
+        &linear[..4],
+        &[1, 9, 2, 18],
+        "Some, rows 9, cols 2, 18 weight bytes"
+    );
+    assert_eq!(
+        postcard::to_allocvec(&None::<QuantLinear<'_>>).unwrap(),
+        vec![0]
+    );
     // Section order: config, provenance, hypernet, linear_path, classifier, latents, golden.
     let bytes = file.to_bytes().unwrap();
     let provenance = postcard::to_allocvec(&file.provenance).unwrap();
@@ -511,20 +518,41 @@ fn malformed_linear_path_is_named() {
 
 #[test]
 fn malformed_fit_settings_are_named() {
-    let cases: [(fn(&mut FitSettings), &str, Problem); 13] = [
+    type Edit = fn(&mut FitSettings);
+    let cases: [(Edit, &str, Problem); 13] = [
         (|f| f.steps = 0, "config.fit.steps", Problem::Empty),
         (|f| f.lr = 0.0, "config.fit.lr", Problem::NotPositive),
         (|f| f.lr = f32::NAN, "config.fit.lr", Problem::NonFinite),
         (|f| f.beta1 = 1.0, "config.fit.beta1", Problem::NotBelowOne),
         (|f| f.beta1 = -0.1, "config.fit.beta1", Problem::Negative),
-        (|f| f.beta2 = f32::INFINITY, "config.fit.beta2", Problem::NonFinite),
+        (
+            |f| f.beta2 = f32::INFINITY,
+            "config.fit.beta2",
+            Problem::NonFinite,
+        ),
         (|f| f.beta2 = 1.5, "config.fit.beta2", Problem::NotBelowOne),
         (|f| f.eps = 0.0, "config.fit.eps", Problem::NotPositive),
         (|f| f.eps = -1e-8, "config.fit.eps", Problem::NotPositive),
-        (|f| f.latent_l2 = -1e-4, "config.fit.latent_l2", Problem::Negative),
-        (|f| f.latent_l2 = f32::NAN, "config.fit.latent_l2", Problem::NonFinite),
-        (|f| f.init_std = -0.01, "config.fit.init_std", Problem::Negative),
-        (|f| f.init_std = f32::INFINITY, "config.fit.init_std", Problem::NonFinite),
+        (
+            |f| f.latent_l2 = -1e-4,
+            "config.fit.latent_l2",
+            Problem::Negative,
+        ),
+        (
+            |f| f.latent_l2 = f32::NAN,
+            "config.fit.latent_l2",
+            Problem::NonFinite,
+        ),
+        (
+            |f| f.init_std = -0.01,
+            "config.fit.init_std",
+            Problem::Negative,
+        ),
+        (
+            |f| f.init_std = f32::INFINITY,
+            "config.fit.init_std",
+            Problem::NonFinite,
+        ),
     ];
     for (edit, field, problem) in cases {
         let got = invalid_field(|m| edit(&mut m.fit));
@@ -575,7 +603,10 @@ fn version_1_file_is_a_typed_error_and_converts_losslessly() {
     let v2 = up.to_bytes().unwrap();
     assert_eq!(ModelFile::parse(&v2).unwrap(), expect.file());
     // And back: the version-1 encoding of the converted file is the original.
-    assert_eq!(upgrade::encode_v1(&ModelFile::parse(&v2).unwrap()).unwrap(), v1);
+    assert_eq!(
+        upgrade::encode_v1(&ModelFile::parse(&v2).unwrap()).unwrap(),
+        v1
+    );
 }
 
 #[test]
