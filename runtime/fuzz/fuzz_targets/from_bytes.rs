@@ -71,6 +71,14 @@ fuzz_target!(|data: &[u8]| {
     assert!(s.latent >= 1, "latent_dim non-zero");
     assert!(s.scratch >= s.latent, "classify needs the latent in scratch");
     assert_eq!(s.weights, model.config().siren_param_count());
+    if let Some(linear) = model.linear_path() {
+        assert_eq!(linear.rows as usize, s.weights, "linear path rows = SIREN parameters");
+        assert_eq!(linear.cols as usize, s.latent, "linear path cols = latent_dim");
+    }
+    let fit = model.fit_settings();
+    assert!(fit.steps >= 1 && fit.lr > 0.0 && fit.eps > 0.0, "fit settings validated");
+    assert!((0.0..1.0).contains(&fit.beta1) && (0.0..1.0).contains(&fit.beta2));
+    assert!(fit.latent_l2 >= 0.0 && fit.init_std >= 0.0 && fit.init_std.is_finite());
 
     // The writer accepts what the reader accepted, and what it writes reads back equal.
     let rewritten = model

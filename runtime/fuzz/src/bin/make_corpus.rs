@@ -1,7 +1,8 @@
 //! Writes the seed corpus of the `from_bytes` fuzz target: a few small, valid model files
-//! (image and point-cloud models, with and without golden vectors, shallow and as deep and
-//! wide as the format allows in one dimension or another). Deterministic: the same files on
-//! every run.
+//! (format version 2: image and point-cloud models, with and without golden vectors,
+//! shallow and as deep and wide as the format allows in one dimension or another, every
+//! hypernetwork activation, with and without the linear path). Deterministic: the same files
+//! on every run.
 //!
 //! ```text
 //! cargo +nightly run --release --bin make_corpus -- corpus/from_bytes
@@ -14,8 +15,19 @@ use hyperinr_shared::example::ExampleModel;
 use hyperinr_shared::layout::siren_param_count;
 use hyperinr_shared::write::{f32_bytes, i8_bytes, u32_bytes};
 use hyperinr_shared::{
-    Classifier, F32Slice, GoldenVector, I8Slice, InputKind, LatentStore, ModelConfig, ModelFile,
-    Provenance, QuantLinear, Split, U32Slice, MAX_GOLDEN,
+    Classifier, F32Slice, FitSettings, GoldenVector, HyperActivation, I8Slice, InputKind,
+    LatentStore, ModelConfig, ModelFile, Provenance, QuantLinear, Split, U32Slice, MAX_GOLDEN,
+};
+
+/// `hyperinr fit`'s defaults.
+const FIT: FitSettings = FitSettings {
+    steps: 30,
+    lr: 0.02,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    latent_l2: 1e-4,
+    init_std: 0.0,
 };
 
 /// xorshift64*: enough for reproducible weights.
@@ -44,6 +56,8 @@ struct Spec {
     input: InputKind,
     latent_dim: u32,
     hyper_hidden: &'static [u32],
+    activation: HyperActivation,
+    linear_path: bool,
     siren_hidden: &'static [u32],
     out_dim: u32,
     classes: u32,
@@ -109,6 +123,10 @@ fn build(spec: &Spec) -> Vec<u8> {
     let params = siren_param_count(in_dim as usize, &hidden, spec.out_dim as usize) as u32;
     let hypernet = mlp(&mut rng, spec.latent_dim, spec.hyper_hidden, params);
     let classifier = mlp(&mut rng, spec.latent_dim, spec.classifier_hidden, spec.classes);
+    // Drawn here only for models that have one, so that the others keep their weights.
+    let linear = spec
+        .linear_path
+        .then(|| Layer::random(&mut rng, params, spec.latent_dim));
     let l = spec.latent_dim as usize;
     let mean = f32_bytes(&(0..l).map(|_| rng.f32(-0.2, 0.2)).collect::<Vec<_>>());
     let inv_std = f32_bytes(&(0..l).map(|_| rng.f32(0.5, 4.0)).collect::<Vec<_>>());
@@ -134,6 +152,11 @@ fn build(spec: &Spec) -> Vec<u8> {
             out_dim: spec.out_dim,
             class_count: spec.classes,
             class_names: &class_names,
+            hyper_activation: spec.activation,
+            fit: FitSettings {
+                steps: 30 + spec.seed as u32,
+                ..FIT
+            },
         },
         provenance: Provenance {
             source_commit: "fuzz-seed",
@@ -142,6 +165,7 @@ fn build(spec: &Spec) -> Vec<u8> {
             training_config: "{}",
         },
         hypernet: hypernet.iter().map(Layer::view).collect(),
+        linear_path: linear.as_ref().map(Layer::view),
         classifier: Classifier {
             mean: F32Slice::new(&mean),
             inv_std: F32Slice::new(&inv_std),
@@ -213,6 +237,8 @@ const SPECS: &[Spec] = &[
         input: InputKind::Image { width: 28, height: 28 },
         latent_dim: 8,
         hyper_hidden: &[16],
+        activation: HyperActivation::Relu,
+        linear_path: false,
         siren_hidden: &[8, 8],
         out_dim: 1,
         classes: 10,
@@ -228,6 +254,8 @@ const SPECS: &[Spec] = &[
         input: InputKind::Image { width: 5, height: 3 },
         latent_dim: 4,
         hyper_hidden: &[],
+        activation: HyperActivation::Relu,
+        linear_path: false,
         siren_hidden: &[4],
         out_dim: 3,
         classes: 3,
@@ -243,6 +271,8 @@ const SPECS: &[Spec] = &[
         input: InputKind::PointCloud { udf_clamp: 0.1 },
         latent_dim: 6,
         hyper_hidden: &[10, 10],
+        activation: HyperActivation::Relu,
+        linear_path: false,
         siren_hidden: &[6, 6, 6],
         out_dim: 1,
         classes: 4,
@@ -258,6 +288,8 @@ const SPECS: &[Spec] = &[
         input: InputKind::PointCloud { udf_clamp: 0.25 },
         latent_dim: 3,
         hyper_hidden: &[4],
+        activation: HyperActivation::Relu,
+        linear_path: false,
         siren_hidden: &[],
         out_dim: 1,
         classes: 2,
@@ -273,6 +305,8 @@ const SPECS: &[Spec] = &[
         input: InputKind::Image { width: 4, height: 4 },
         latent_dim: 2,
         hyper_hidden: &[3; 7],
+        activation: HyperActivation::Relu,
+        linear_path: false,
         siren_hidden: &[2; 7],
         out_dim: 1,
         classes: 256,
@@ -288,6 +322,8 @@ const SPECS: &[Spec] = &[
         input: InputKind::PointCloud { udf_clamp: 1.0 },
         latent_dim: 2,
         hyper_hidden: &[4],
+        activation: HyperActivation::Relu,
+        linear_path: false,
         siren_hidden: &[3],
         out_dim: 16,
         classes: 2,
@@ -303,6 +339,8 @@ const SPECS: &[Spec] = &[
         input: InputKind::Image { width: 1, height: 7 },
         latent_dim: 5,
         hyper_hidden: &[6],
+        activation: HyperActivation::Relu,
+        linear_path: false,
         siren_hidden: &[5],
         out_dim: 2,
         classes: 5,
@@ -311,6 +349,56 @@ const SPECS: &[Spec] = &[
         golden: 0,
         points: 0,
         seed: 7,
+    },
+    // Format version 2: SiLU and a linear path (image), leaky ReLU and a linear path over a
+    // deeper φ (point cloud), SiLU without one.
+    Spec {
+        name: "image-silu-linear",
+        input: InputKind::Image { width: 6, height: 6 },
+        latent_dim: 8,
+        hyper_hidden: &[12],
+        activation: HyperActivation::Silu,
+        linear_path: true,
+        siren_hidden: &[8],
+        out_dim: 1,
+        classes: 3,
+        classifier_hidden: &[6],
+        latents: 4,
+        golden: 2,
+        points: 3,
+        seed: 8,
+    },
+    Spec {
+        name: "points-leaky-linear",
+        input: InputKind::PointCloud { udf_clamp: 0.1 },
+        latent_dim: 4,
+        hyper_hidden: &[8, 8],
+        activation: HyperActivation::LeakyRelu,
+        linear_path: true,
+        siren_hidden: &[6, 6],
+        out_dim: 1,
+        classes: 2,
+        classifier_hidden: &[],
+        latents: 3,
+        golden: 1,
+        points: 4,
+        seed: 9,
+    },
+    Spec {
+        name: "image-silu",
+        input: InputKind::Image { width: 3, height: 5 },
+        latent_dim: 3,
+        hyper_hidden: &[5, 5, 5],
+        activation: HyperActivation::Silu,
+        linear_path: false,
+        siren_hidden: &[4],
+        out_dim: 2,
+        classes: 4,
+        classifier_hidden: &[3],
+        latents: 2,
+        golden: 1,
+        points: 2,
+        seed: 10,
     },
 ];
 
@@ -328,9 +416,20 @@ fn main() {
         &[(vec![2, -4], 0.5), (vec![-1, 3], 1.0)],
         &[0.1, 0.2, -0.7, 0.9, 0.3, -0.3],
     );
+    let mut v2 = ExampleModel::new();
+    v2.hyper_activation = HyperActivation::Silu;
+    v2.linear_path = true;
+    v2.refresh();
+    let v2_plain = v2.file().to_bytes().expect("example is valid");
+    let v2_golden = with_golden(
+        &v2_plain,
+        &[(vec![2, -4], 0.5), (vec![-1, 3], 1.0)],
+        &[0.1, 0.2, -0.7, 0.9, 0.3, -0.3],
+    );
     let mut seeds = vec![
         ("example".to_string(), example_plain),
         ("example-golden".to_string(), example_golden),
+        ("example-silu-linear-golden".to_string(), v2_golden),
     ];
     seeds.extend(SPECS.iter().map(|s| (s.name.to_string(), build(s))));
     for (name, bytes) in &seeds {
