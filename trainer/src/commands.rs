@@ -484,17 +484,25 @@ pub fn export(a: ExportArgs) -> Result<()> {
             coords,
         )
     };
-    if config.model.hyper_activation != crate::model::HyperActivation::Relu
-        || config.model.linear_path
-    {
-        bail!(
-            "{}: φ has activation {:?} and linear path {}: the model file (format version {}) stores a ReLU φ without a linear path only",
-            run.config().display(),
-            config.model.hyper_activation,
-            config.model.linear_path,
-            hyperinr_shared::FORMAT_VERSION
-        );
-    }
+    // How the stored latents were fitted: `fit` writes its settings beside them; latents
+    // without that file (e.g. `train-joint`) get what `fit` would use by default.
+    let fit_json = run.0.join(format!("fit-{name}.json"));
+    let fit = match std::fs::read_to_string(&fit_json) {
+        Ok(text) => crate::export::fit_settings_from_json(&text)
+            .with_context(|| format!("reading {}", fit_json.display()))?,
+        Err(_) => {
+            let fit =
+                crate::export::fit_settings(&FitConfig::new().with_latent_l2(config.latent_l2));
+            eprintln!(
+                "{} not found: recording fit's defaults ({} steps, lr {}, latent L2 {})",
+                fit_json.display(),
+                fit.steps,
+                fit.lr,
+                fit.latent_l2
+            );
+            fit
+        }
+    };
     let classes = config.classes();
     let class_refs: Vec<&str> = classes.iter().map(String::as_str).collect();
     let bytes = crate::export::export(&crate::export::ExportInput {
@@ -503,6 +511,8 @@ pub fn export(a: ExportArgs) -> Result<()> {
         class_names: &class_refs,
         model: &config.model,
         hypernet: crate::export::hypernet_rows(&training.hypernet),
+        linear: crate::export::linear_rows(&training.hypernet),
+        fit,
         classifier: &clf,
         latents: &latents,
         seed: config.seed,
@@ -833,6 +843,19 @@ pub fn inspect(a: InspectArgs) -> Result<()> {
         c.siren_hidden,
         c.out_dim,
         c.omega0
+    );
+    println!(
+        "φ: hidden activation {}, linear path {}",
+        c.hyper_activation.name(),
+        match &f.linear_path {
+            Some(l) => format!("{} × {} (own bias)", l.rows, l.cols),
+            None => "none".into(),
+        }
+    );
+    let fit = &c.fit;
+    println!(
+        "stored latents fitted with: {} Adam steps, lr {}, β1 {}, β2 {}, ε {:e}, latent L2 {:e}, initial std {}",
+        fit.steps, fit.lr, fit.beta1, fit.beta2, fit.eps, fit.latent_l2, fit.init_std
     );
     println!(
         "classes ({}): {}",

@@ -2,14 +2,14 @@
 
 use crate::artifacts::LatentFile;
 use crate::classifier::TrainedClassifier;
-use crate::model::{Dense, HyperInrConfig, HyperNet};
+use crate::model::{Dense, HyperActivation, HyperInrConfig, HyperNet};
 use anyhow::{anyhow, bail, Context, Result};
 use burn::tensor::backend::Backend;
 use hyperinr_shared::quant::{quantize_matrix, quantize_row};
 use hyperinr_shared::write::{f32_bytes, i8_bytes, u32_bytes};
 use hyperinr_shared::{
-    Classifier, F32Slice, GoldenVector, I8Slice, InputKind, LatentStore, ModelConfig, ModelFile,
-    Provenance, QuantLinear, U32Slice,
+    Classifier, F32Slice, FitSettings, GoldenVector, I8Slice, InputKind, LatentStore, ModelConfig,
+    ModelFile, Provenance, QuantLinear, U32Slice,
 };
 
 /// An int8 layer's bytes.
@@ -81,6 +81,11 @@ pub struct ExportInput<'a> {
     pub model: &'a HyperInrConfig,
     /// Hypernetwork layers as (row-major `[out, in]` weights, biases, in).
     pub hypernet: Vec<(Vec<f32>, Vec<f32>, usize)>,
+    /// φ's linear path `A` as (row-major `[params, latent]` weights, its bias, latent), when
+    /// `model.linear_path` ([`linear_rows`]).
+    pub linear: Option<(Vec<f32>, Vec<f32>, usize)>,
+    /// How the stored latents were fitted ([`fit_settings`]).
+    pub fit: FitSettings,
     /// Classifier.
     pub classifier: &'a TrainedClassifier,
     /// Latents to store.
@@ -93,6 +98,66 @@ pub struct ExportInput<'a> {
     pub training_config: &'a str,
     /// Golden query coordinates (`in_dim` each).
     pub golden_coords: Vec<f32>,
+}
+
+/// The latents' initial standard deviation in `hyperinr fit` (`fit_latents` starts every
+/// latent at zero).
+pub const FIT_INIT_STD: f32 = 0.0;
+
+/// The format's activation for the trainer's.
+pub fn activation_to_format(a: HyperActivation) -> hyperinr_shared::HyperActivation {
+    match a {
+        HyperActivation::Relu => hyperinr_shared::HyperActivation::Relu,
+        HyperActivation::LeakyRelu => hyperinr_shared::HyperActivation::LeakyRelu,
+        HyperActivation::Silu => hyperinr_shared::HyperActivation::Silu,
+    }
+}
+
+/// The trainer's activation for the format's.
+pub fn activation_from_format(a: hyperinr_shared::HyperActivation) -> HyperActivation {
+    match a {
+        hyperinr_shared::HyperActivation::Relu => HyperActivation::Relu,
+        hyperinr_shared::HyperActivation::LeakyRelu => HyperActivation::LeakyRelu,
+        hyperinr_shared::HyperActivation::Silu => HyperActivation::Silu,
+    }
+}
+
+/// The fit settings of `fit` (steps, lr, latent L2) with the latents' Adam constants
+/// (`latents.rs`) and [`FIT_INIT_STD`]: what `config.fit` records.
+pub fn fit_settings(fit: &crate::fitting::FitConfig) -> FitSettings {
+    FitSettings {
+        steps: fit.steps.min(u32::MAX as usize) as u32,
+        lr: fit.lr,
+        beta1: crate::latents::BETA1,
+        beta2: crate::latents::BETA2,
+        eps: crate::latents::EPS,
+        latent_l2: fit.latent_l2,
+        init_std: FIT_INIT_STD,
+    }
+}
+
+/// The fit settings of the JSON `hyperinr fit` writes next to the latents
+/// (`fit-<split>.json`: `steps`, `lr`, `latent_l2`, and fields the file does not need).
+pub fn fit_settings_from_json(text: &str) -> Result<FitSettings> {
+    let v: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
+    let field = |name: &str| {
+        v.get(name)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| anyhow!("no number `{name}`"))
+    };
+    let mut fit = crate::fitting::FitConfig::new();
+    fit.steps = field("steps")? as usize;
+    fit.lr = field("lr")? as f32;
+    fit.latent_l2 = field("latent_l2")? as f32;
+    Ok(fit_settings(&fit))
+}
+
+/// φ's linear path of a burn model as (row-major `[params, latent]` weights, bias, latent).
+pub fn linear_rows<B: Backend>(h: &HyperNet<B>) -> Option<(Vec<f32>, Vec<f32>, usize)> {
+    h.linear.as_ref().map(|l| {
+        let (w, b) = l.to_rows();
+        (w, b, l.dims().0)
+    })
 }
 
 /// Hypernetwork layers of a burn model as (row-major weights, biases, in).
@@ -145,6 +210,23 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
         .iter()
         .map(|(w, b, i, _)| QuantBytes::new(w, b, *i))
         .collect::<Result<_>>()?;
+    if m.linear_path != input.linear.is_some() {
+        bail!(
+            "the model config says linear_path = {}, the hypernetwork {} one",
+            m.linear_path,
+            if input.linear.is_some() {
+                "has"
+            } else {
+                "has no"
+            }
+        );
+    }
+    // The linear path keeps its own bias (FORMAT.md 2.4), quantised like every layer.
+    let linear: Option<QuantBytes> = input
+        .linear
+        .as_ref()
+        .map(|(w, b, i)| QuantBytes::new(w, b, *i))
+        .transpose()?;
     let mean = f32_bytes(&input.classifier.mean);
     let inv_std = f32_bytes(&input.classifier.inv_std);
     let lat = input.latents;
@@ -183,6 +265,8 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
                 out_dim: m.out_dim as u32,
                 class_count: input.class_names.len() as u32,
                 class_names: &names,
+                hyper_activation: activation_to_format(m.hyper_activation),
+                fit: input.fit,
             },
             provenance: Provenance {
                 source_commit: commit_ref,
@@ -191,6 +275,7 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
                 training_config: input.training_config,
             },
             hypernet: hyper.iter().map(QuantBytes::view).collect(),
+            linear_path: linear.as_ref().map(QuantBytes::view),
             classifier: Classifier {
                 mean: F32Slice::new(&mean),
                 inv_std: F32Slice::new(&inv_std),
@@ -238,7 +323,27 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The burn hypernetwork with a model file's dequantised weights (`q as f32 * scale`).
+/// A model file's int8 layer as a burn layer with dequantised weights (`q as f32 * scale`).
+fn dense_from_file<B: Backend>(id: u64, l: &QuantLinear<'_>, device: &B::Device) -> Dense<B> {
+    let cols = l.cols as usize;
+    let rows = l.rows as usize;
+    let mut w = Vec::with_capacity(rows * cols);
+    for (r, s) in l.scales.iter().enumerate() {
+        w.extend(
+            l.weights.as_bytes()[r * cols..(r + 1) * cols]
+                .iter()
+                .map(|&q| hyperinr_shared::quant::dequantize(q as i8, s)),
+        );
+    }
+    let b: Vec<f32> = l.bias.iter().collect();
+    Dense::from_rows(id, &w, &b, cols, rows, device)
+}
+
+/// Layer id of a loaded linear path (the trainer's, `model.rs`).
+const LINEAR_PATH_ID: u64 = 1000;
+
+/// The burn hypernetwork with a model file's dequantised weights (`q as f32 * scale`), its
+/// activation and its linear path.
 pub fn hypernet_from_file<B: Backend>(
     file: &ModelFile<'_>,
     device: &B::Device,
@@ -247,30 +352,21 @@ pub fn hypernet_from_file<B: Backend>(
         .hypernet
         .iter()
         .enumerate()
-        .map(|(k, l)| {
-            let cols = l.cols as usize;
-            let rows = l.rows as usize;
-            let mut w = Vec::with_capacity(rows * cols);
-            for (r, s) in l.scales.iter().enumerate() {
-                w.extend(
-                    l.weights.as_bytes()[r * cols..(r + 1) * cols]
-                        .iter()
-                        .map(|&q| hyperinr_shared::quant::dequantize(q as i8, s)),
-                );
-            }
-            let b: Vec<f32> = l.bias.iter().collect();
-            Dense::from_rows(k as u64, &w, &b, cols, rows, device)
-        })
+        .map(|(k, l)| dense_from_file(k as u64, l, device))
         .collect();
+    let linear = file
+        .linear_path
+        .as_ref()
+        .map(|l| dense_from_file(LINEAR_PATH_ID, l, device));
     Ok(HyperNet {
         layers,
-        linear: None,
+        linear,
         aux_head: None,
-        activation: crate::model::HyperActivation::Relu,
+        activation: activation_from_format(file.config.hyper_activation),
     })
 }
 
-/// Model shapes from a file's config.
+/// Model shapes from a file's config (φ's activation and linear path included).
 pub fn model_config_from_file(file: &ModelFile<'_>) -> HyperInrConfig {
     let c = &file.config;
     let mut m = HyperInrConfig::new();
@@ -280,6 +376,8 @@ pub fn model_config_from_file(file: &ModelFile<'_>) -> HyperInrConfig {
     m.omega0 = c.omega0;
     m.in_dim = c.in_dim as usize;
     m.out_dim = c.out_dim as usize;
+    m.hyper_activation = activation_from_format(c.hyper_activation);
+    m.linear_path = file.linear_path.is_some();
     m
 }
 
@@ -298,11 +396,21 @@ mod tests {
     type Cpu = burn::backend::NdArray<f32>;
 
     fn small_export(seed: u64) -> (HyperInrConfig, Vec<u8>, LatentFile) {
+        small_export_with(seed, HyperActivation::Relu, false)
+    }
+
+    fn small_export_with(
+        seed: u64,
+        activation: HyperActivation,
+        linear_path: bool,
+    ) -> (HyperInrConfig, Vec<u8>, LatentFile) {
         let device = Default::default();
         let mut cfg = HyperInrConfig::new();
         cfg.latent_dim = 8;
         cfg.hyper_hidden = vec![16];
         cfg.siren_hidden = vec![8, 8];
+        cfg.hyper_activation = activation;
+        cfg.linear_path = linear_path;
         let net = cfg.init::<Cpu>(seed, &device);
         let latents = LatentFile {
             split: SplitName::Test,
@@ -333,6 +441,8 @@ mod tests {
             class_names: &["a", "b"],
             model: &cfg,
             hypernet: hypernet_rows(&net),
+            linear: linear_rows(&net),
+            fit: fit_settings(&crate::fitting::FitConfig::new().with_steps(42)),
             classifier: &clf,
             latents: &latents,
             seed,
@@ -348,16 +458,32 @@ mod tests {
     /// agree to 1e-4 (they differ in summation order and sine implementation only).
     #[test]
     fn runtime_matches_burn_forward_with_dequantised_weights() {
+        for (activation, linear) in [
+            (HyperActivation::Relu, false),
+            (HyperActivation::LeakyRelu, true),
+            (HyperActivation::Silu, true),
+            (HyperActivation::Silu, false),
+        ] {
+            runtime_matches_burn_forward(activation, linear);
+        }
+    }
+
+    fn runtime_matches_burn_forward(activation: HyperActivation, linear: bool) {
         let device = Default::default();
-        let (cfg, bytes, latents) = small_export(3);
+        let (cfg, bytes, latents) = small_export_with(3, activation, linear);
         let model = hyperinr_runtime::Model::from_bytes(&bytes).unwrap();
         let file = model.file();
+        assert_eq!(model_config_from_file(file).hyper_activation, activation);
+        assert_eq!(model_config_from_file(file).linear_path, linear);
         let net = hypernet_from_file::<Cpu>(file, &device).unwrap();
+        assert_eq!(net.activation, activation);
+        assert_eq!(net.linear.is_some(), linear);
         let z = dequantized_latents(&latents.values, 8).unwrap();
         let params = net.forward(Tensor::from_data(
             TensorData::new(z.clone(), [3, 8]),
             &device,
         ));
+        let burn_params = params.clone().into_data().to_vec::<f32>().unwrap();
         let burn_out = siren_forward(&cfg, params, image_coords::<Cpu>(28, 28, &device))
             .into_data()
             .to_vec::<f32>()
@@ -365,22 +491,153 @@ mod tests {
         let s = model.sizes();
         let (mut w, mut scratch) = (vec![0.0; s.weights], vec![0.0; s.scratch]);
         let mut px = vec![0.0f32; 784];
-        let mut max_diff = 0.0f32;
+        let (mut max_diff, mut max_param_diff) = (0.0f32, 0.0f32);
         for k in 0..3 {
             let mut zk = vec![0.0; 8];
             model.stored_latent(k, &mut zk).unwrap();
             assert_eq!(zk, z[k * 8..(k + 1) * 8]);
             model.decode_weights(&zk, &mut w, &mut scratch).unwrap();
+            for (a, b) in w
+                .iter()
+                .zip(&burn_params[k * s.weights..(k + 1) * s.weights])
+            {
+                max_param_diff = max_param_diff.max((a - b).abs());
+            }
             model.render_image(&w, &mut px, &mut scratch).unwrap();
             for (a, b) in px.iter().zip(&burn_out[k * 784..(k + 1) * 784]) {
                 max_diff = max_diff.max((a - b).abs());
             }
         }
-        assert!(max_diff <= 1e-4, "max abs difference {max_diff}");
+        assert!(
+            max_param_diff <= 1e-5,
+            "{activation:?}, linear {linear}: SIREN parameters differ by {max_param_diff}"
+        );
+        assert!(
+            max_diff <= 1e-4,
+            "{activation:?}, linear {linear}: max abs difference {max_diff}"
+        );
         assert!(
             max_diff > 0.0 || burn_out.iter().all(|v| *v == 0.0),
             "suspiciously exact"
         );
+    }
+
+    /// The file records φ's activation, the linear path (its own bias, int8 like the other
+    /// layers) and the fit settings; the runtime decodes the trained float φ within int8
+    /// rounding of burn's float forward, and a ReLU reading of the same weights does not.
+    #[test]
+    fn silu_linear_path_export_records_phi_and_decodes_like_the_float_model() {
+        let device = Default::default();
+        let mut cfg = HyperInrConfig::new();
+        cfg.latent_dim = 8;
+        cfg.hyper_hidden = vec![16];
+        cfg.siren_hidden = vec![8, 8];
+        cfg.hyper_activation = HyperActivation::Silu;
+        cfg.linear_path = true;
+        let float_net = cfg.init::<Cpu>(3, &device);
+        let (_, bytes, latents) = small_export_with(3, HyperActivation::Silu, true);
+        let model = hyperinr_runtime::Model::from_bytes(&bytes).unwrap();
+        let f = model.file();
+        assert_eq!(
+            f.config.hyper_activation,
+            hyperinr_shared::HyperActivation::Silu
+        );
+        let a = f.linear_path.as_ref().unwrap();
+        assert_eq!((a.rows as usize, a.cols), (cfg.siren_params(), 8));
+        let fit = model.fit_settings();
+        assert_eq!((fit.steps, fit.lr, fit.latent_l2), (42, 2e-2, 1e-4));
+        assert_eq!(
+            (fit.beta1, fit.beta2, fit.eps, fit.init_std),
+            (0.9, 0.999, 1e-8, 0.0)
+        );
+        // The float φ on the int8 latents vs the runtime's decode of the int8 φ.
+        let z = dequantized_latents(&latents.values, 8).unwrap();
+        let want = float_net
+            .forward(Tensor::from_data(
+                TensorData::new(z.clone(), [3, 8]),
+                &device,
+            ))
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let s = model.sizes();
+        let (mut w, mut scratch) = (vec![0.0; s.weights], vec![0.0; s.scratch]);
+        let (mut err_sq, mut sq) = (0.0f64, 0.0f64);
+        for k in 0..3 {
+            model
+                .decode_weights(&z[k * 8..(k + 1) * 8], &mut w, &mut scratch)
+                .unwrap();
+            for (a, b) in w.iter().zip(&want[k * s.weights..(k + 1) * s.weights]) {
+                err_sq += ((a - b) as f64).powi(2);
+                sq += (*b as f64).powi(2);
+            }
+        }
+        let rel = (err_sq / sq).sqrt();
+        assert!(rel > 0.0 && rel < 0.01, "relative RMS difference {rel}");
+    }
+
+    #[test]
+    fn fit_settings_come_from_the_fit_json() {
+        let json = crate::fitting::FitConfig::new()
+            .with_steps(100)
+            .with_lr(0.01)
+            .with_latent_l2(3e-4)
+            .to_string();
+        let fit = fit_settings_from_json(&json).unwrap();
+        assert_eq!((fit.steps, fit.lr, fit.latent_l2), (100, 0.01, 3e-4));
+        assert_eq!(
+            (fit.beta1, fit.beta2, fit.eps, fit.init_std),
+            (0.9, 0.999, 1e-8, 0.0)
+        );
+        // An older file without the fields added since (batch_size, siren_op) still reads.
+        let fit = fit_settings_from_json(r#"{"steps":30,"lr":0.02,"latent_l2":0.0001}"#).unwrap();
+        assert_eq!(fit.steps, 30);
+        assert!(fit_settings_from_json(r#"{"lr":0.02}"#).is_err());
+    }
+
+    #[test]
+    fn export_refuses_a_linear_path_the_config_does_not_declare() {
+        let device = Default::default();
+        let mut cfg = HyperInrConfig::new();
+        cfg.latent_dim = 4;
+        cfg.hyper_hidden = vec![8];
+        cfg.siren_hidden = vec![4];
+        cfg.linear_path = true;
+        let net = cfg.init::<Cpu>(1, &device);
+        cfg.linear_path = false;
+        let latents = LatentFile {
+            split: SplitName::Test,
+            dim: 4,
+            values: vec![0.1; 4],
+            labels: vec![0],
+            indices: vec![0],
+        };
+        let clf = TrainedClassifier {
+            mean: vec![0.0; 4],
+            inv_std: vec![1.0; 4],
+            layers: vec![(vec![0.1; 8], vec![0.0, 0.0], 4, 2)],
+        };
+        let err = export(&ExportInput {
+            dataset: "test",
+            input: InputKind::Image {
+                width: 4,
+                height: 4,
+            },
+            class_names: &["a", "b"],
+            model: &cfg,
+            hypernet: hypernet_rows(&net),
+            linear: linear_rows(&net),
+            fit: fit_settings(&crate::fitting::FitConfig::new()),
+            classifier: &clf,
+            latents: &latents,
+            seed: 1,
+            data_hash: "none",
+            training_config: "{}",
+            golden_coords: vec![0.0, 0.0],
+        })
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("linear_path"), "{err}");
     }
 
     #[test]

@@ -159,52 +159,73 @@ fn jacobian_chunked<B: AutodiffBackend>(
 // f64 oracle for φ and the finite-difference check
 // ---------------------------------------------------------------------------------------
 
-/// φ re-implemented on the host in f64 (a test oracle, independent of burn's kernels).
+/// φ re-implemented on the host in f64 (a test oracle, independent of burn's kernels): the
+/// MLP with φ's hidden activation, plus the linear path `A z + a` when φ has one.
 #[derive(Clone, Debug)]
 pub struct HostMlp {
     /// Per layer: row-major `[outputs, inputs]` weights, biases, inputs.
     layers: Vec<(Vec<f64>, Vec<f64>, usize)>,
+    /// The linear path, same layout, added to the last layer's output.
+    linear: Option<(Vec<f64>, Vec<f64>, usize)>,
+    /// The hidden activation.
+    activation: crate::model::HyperActivation,
+}
+
+/// `y = W x + b` in f64 for row-major `w` (`b.len() × inputs`).
+fn host_affine(w: &[f64], b: &[f64], inputs: usize, x: &[f64]) -> Vec<f64> {
+    b.iter()
+        .enumerate()
+        .map(|(o, bo)| {
+            bo + w[o * inputs..(o + 1) * inputs]
+                .iter()
+                .zip(x)
+                .map(|(a, v)| a * v)
+                .sum::<f64>()
+        })
+        .collect()
 }
 
 impl HostMlp {
     /// The hypernetwork's weights, widened to f64.
     pub fn from_hypernet<B: Backend>(hypernet: &HyperNet<B>) -> Self {
-        let layers = hypernet
-            .layers
-            .iter()
-            .map(|layer| {
-                let (w, b) = layer.to_rows();
-                let widen = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
-                (widen(w), widen(b), layer.dims().0)
-            })
-            .collect();
-        HostMlp { layers }
+        let widen_layer = |layer: &crate::model::Dense<B>| {
+            let (w, b) = layer.to_rows();
+            let widen = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
+            (widen(w), widen(b), layer.dims().0)
+        };
+        HostMlp {
+            layers: hypernet.layers.iter().map(widen_layer).collect(),
+            linear: hypernet.linear.as_ref().map(widen_layer),
+            activation: hypernet.activation,
+        }
     }
 
-    /// `φ(z)` and the sign pattern of every ReLU pre-activation (`true` where > 0).
+    /// `φ(z)` and the sign pattern of every hidden pre-activation (`true` where > 0: where
+    /// ReLU and leaky ReLU have their kink, SiLU is smooth).
     pub fn forward(&self, z: &[f64]) -> (Vec<f64>, Vec<bool>) {
+        use crate::model::HyperActivation;
         let mut x = z.to_vec();
         let mut pattern = Vec::new();
         let last = self.layers.len().saturating_sub(1);
         for (k, (w, b, inputs)) in self.layers.iter().enumerate() {
-            let mut y: Vec<f64> = b
-                .iter()
-                .enumerate()
-                .map(|(o, bo)| {
-                    bo + w[o * inputs..(o + 1) * inputs]
-                        .iter()
-                        .zip(&x)
-                        .map(|(a, v)| a * v)
-                        .sum::<f64>()
-                })
-                .collect();
+            let mut y = host_affine(w, b, *inputs, &x);
             if k < last {
                 for v in &mut y {
                     pattern.push(*v > 0.0);
-                    *v = v.max(0.0);
+                    *v = match self.activation {
+                        HyperActivation::Relu => v.max(0.0),
+                        HyperActivation::LeakyRelu if *v > 0.0 => *v,
+                        HyperActivation::LeakyRelu => 0.01 * *v,
+                        HyperActivation::Silu => *v / (1.0 + (-*v).exp()),
+                    };
                 }
             }
             x = y;
+        }
+        if let Some((w, b, inputs)) = &self.linear {
+            for (xo, lo) in x.iter_mut().zip(host_affine(w, b, *inputs, z)) {
+                *xo += lo;
+            }
         }
         (x, pattern)
     }
@@ -279,9 +300,10 @@ fn active_units_median(counts: &[Vec<usize>]) -> Vec<f64> {
 
 /// `J` (`d × l`, row-major) by central differences of [`HostMlp::forward`] in f64.
 ///
-/// φ is piecewise affine, so a difference is exact (up to rounding) when no ReLU changes
-/// sign between `z − h e_j` and `z + h e_j`; the step (`1e-6 · max(1, |z_j|)`) is halved
-/// until the sign patterns at both ends agree (at most 30 times).
+/// With ReLU or leaky ReLU φ is piecewise affine, so a difference is exact (up to rounding)
+/// when no unit changes sign between `z − h e_j` and `z + h e_j`; the step
+/// (`1e-6 · max(1, |z_j|)`) is halved until the sign patterns at both ends agree (at most 30
+/// times). With SiLU φ is smooth and the central difference is off by O(h²).
 pub fn jacobian_fd(mlp: &HostMlp, z: &[f64]) -> Vec<f64> {
     let l = z.len();
     let d = mlp.forward(z).0.len();
@@ -1478,8 +1500,7 @@ mod tests {
         (diff / norm).sqrt()
     }
 
-    fn jacobian_matches_fd<B: AutodiffBackend>() {
-        let cfg = tiny_config();
+    fn jacobian_matches_fd<B: AutodiffBackend>(cfg: HyperInrConfig) {
         let net = cfg.init::<B>(7, &Default::default());
         let zs: Vec<Vec<f32>> = (0..4).map(|s| latent(s, 4)).collect();
         let err = check_jacobian_fd(&net, &zs).unwrap();
@@ -1498,7 +1519,24 @@ mod tests {
 
     #[test]
     fn autodiff_jacobian_matches_finite_differences_f32() {
-        jacobian_matches_fd::<Ad32>();
+        jacobian_matches_fd::<Ad32>(tiny_config());
+    }
+
+    /// The oracle follows φ's activation and linear path (format version 2).
+    #[test]
+    fn autodiff_jacobian_matches_finite_differences_silu_leaky_linear_path() {
+        use crate::model::HyperActivation;
+        for (activation, linear) in [
+            (HyperActivation::Silu, true),
+            (HyperActivation::LeakyRelu, true),
+            (HyperActivation::Silu, false),
+            (HyperActivation::Relu, true),
+        ] {
+            let mut cfg = tiny_config();
+            cfg.hyper_activation = activation;
+            cfg.linear_path = linear;
+            jacobian_matches_fd::<Ad32>(cfg);
+        }
     }
 
     #[test]
@@ -1845,6 +1883,8 @@ mod tests {
             class_names: &["a", "b"],
             model: &cfg,
             hypernet: hypernet_rows(&net),
+            linear: crate::export::linear_rows(&net),
+            fit: crate::export::fit_settings(&crate::fitting::FitConfig::new()),
             classifier: &clf,
             latents: &latents,
             seed: 3,

@@ -7,10 +7,13 @@ use anyhow::{bail, Result};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
-/// Adam's moment decays and ε for latents.
-const BETA1: f32 = 0.9;
-const BETA2: f32 = 0.999;
-const EPS: f32 = 1e-8;
+/// Adam's moment decays and ε for latents (training and fitting; a model file records them
+/// in `config.fit`).
+pub const BETA1: f32 = 0.9;
+/// Adam's second-moment decay for latents.
+pub const BETA2: f32 = 0.999;
+/// Adam's ε for latents.
+pub const EPS: f32 = 1e-8;
 
 /// `count × dim` latents with Adam state.
 #[derive(Clone, Debug, PartialEq)]

@@ -26,6 +26,7 @@ mod samples;
 mod siren_kernel;
 mod siren_op;
 mod training;
+mod upgrade;
 
 // burn allocates a fresh buffer per tensor op; the system allocator hands large buffers back
 // to the kernel and page-faults them in again every step (a third of the run time).
@@ -63,6 +64,8 @@ enum Command {
     Classify(commands::ClassifyArgs),
     /// Show a model file's config, provenance, sizes and CRC status.
     Inspect(commands::InspectArgs),
+    /// Convert a format-version-1 model file to version 2 (same weights and latents).
+    Upgrade(upgrade::UpgradeArgs),
     /// PNG grid: originals beside runtime reconstructions of stored latents.
     Render(commands::RenderArgs),
     /// IFT check: rank and conditioning of ∂φ/∂z and the loss Hessian in z, per stored latent.
@@ -98,6 +101,7 @@ fn main() {
         Command::Eval(a) => commands::eval(a),
         Command::Classify(a) => commands::classify(a),
         Command::Inspect(a) => commands::inspect(a),
+        Command::Upgrade(a) => upgrade::upgrade(a),
         Command::Render(a) => commands::render(a),
         Command::Ift(a) => commands::ift(a),
         Command::Plot(a) => commands::plot(a),

@@ -387,16 +387,68 @@ fn model_truncated() {
 
 #[test]
 fn model_future_format_version() {
-    let (_dir, path) = model_file(&edited(|b| b[4..6].copy_from_slice(&2u16.to_le_bytes())));
+    let (_dir, path) = model_file(&edited(|b| b[4..6].copy_from_slice(&3u16.to_le_bytes())));
     for out in [inspect(&path), eval(&path, &[])] {
         assert_clean_error(
             &out,
             &[
                 &path.display().to_string(),
-                "offset 4: format version 2, this reader supports version 1",
+                "offset 4: format version 3, this reader supports version 2",
             ],
         );
     }
+}
+
+/// A version-1 file (before φ's activation, linear path and fit settings were stored) is
+/// refused with the way out; `hyperinr upgrade` converts it, and the result inspects clean.
+#[test]
+fn model_format_version_1_and_its_upgrade() {
+    let v2 = std::fs::read(real_model()).unwrap();
+    let file = hyperinr_shared::ModelFile::parse(&v2).unwrap();
+    let v1 = hyperinr_shared::upgrade::encode_v1(&file).unwrap();
+    let (dir, path) = model_file(&v1);
+    for out in [inspect(&path), eval(&path, &[])] {
+        assert_clean_error(
+            &out,
+            &[
+                &path.display().to_string(),
+                "offset 4: format version 1, this reader supports version 2",
+                "hyperinr upgrade IN OUT",
+            ],
+        );
+    }
+    let out_path = dir.path().join("upgraded.hinr");
+    let out = hyperinr(&["upgrade"], &[&path, &out_path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&out_path).unwrap(),
+        v2,
+        "the shipped file again"
+    );
+    let out = inspect(&out_path);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "header: version 2",
+        "φ: hidden activation relu, linear path none",
+        "stored latents fitted with: 30 Adam steps, lr 0.02, β1 0.9, β2 0.999, ε 1e-8, latent L2 1e-4, initial std 0",
+        "self-test: 4 golden vectors reproduce bit for bit",
+    ] {
+        assert!(stdout.contains(needle), "inspect lacks `{needle}`:\n{stdout}");
+    }
+    // Already version 2: nothing to do, a clear error.
+    assert_clean_error(
+        &hyperinr(&["upgrade"], &[&out_path, &dir.path().join("again.hinr")]),
+        &["already format version 2"],
+    );
 }
 
 #[test]
@@ -419,7 +471,7 @@ fn model_flipped_byte_in_header() {
     for (at, mask, what) in [
         (0, 0x01, "offset 0: magic is"),
         (3, 0x01, "offset 0: magic is"),
-        (5, 0x01, "offset 4: format version 257"),
+        (5, 0x01, "offset 4: format version 258"),
         (7, 0x01, "offset 6: reserved flags 0x0100 are set"),
         (11, 0x80, "offset 8: payload length"),
         (12, 0x01, "offset 12: payload CRC-32"),
