@@ -1,0 +1,57 @@
+//! The shipped model files are format version 2, converted losslessly from version 1 by
+//! `hyperinr upgrade` (2026-12-02): ReLU φ without a linear path, the fit settings the
+//! stored latents were fitted with, golden vectors that reproduce, and a version-1
+//! encoding that is the original file byte for byte (its length and CRC-32 are recorded
+//! here from the version-1 files).
+
+use hyperinr_runtime::{Model, WorkspaceBuf};
+use hyperinr_shared::crc32::crc32;
+use hyperinr_shared::{upgrade, FitSettings, HyperActivation, ModelFile};
+use hyperinr_tests::firmware::workspace_root;
+
+/// (file, length and CRC-32 of the version-1 file it was converted from).
+const SHIPPED: [(&str, usize, u32); 4] = [
+    ("models/fashion-mnist.hinr", 1_439_638, 0xc277_147f),
+    ("models/fashion-mnist-mcu.hinr", 782_642, 0xfead_fd13),
+    ("models/modelnet10.hinr", 784_893, 0xc419_05d9),
+    ("models/modelnet40.hinr", 915_483, 0xa0dc_8967),
+];
+
+/// `hyperinr fit` as the shipped latents were fitted: 30 Adam steps at lr 0.02, the
+/// latents' Adam constants, latent L2 1e-4 (the runs' `latent_l2`), from zero.
+const FIT: FitSettings = FitSettings {
+    steps: 30,
+    lr: 0.02,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    latent_l2: 1e-4,
+    init_std: 0.0,
+};
+
+#[test]
+fn shipped_models_are_version_2_and_convert_back_to_their_version_1_bytes() {
+    let root = workspace_root();
+    for (path, v1_len, v1_crc) in SHIPPED {
+        let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(&bytes[4..6], &2u16.to_le_bytes(), "{path}: version");
+        let model = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(model.hyper_activation(), HyperActivation::Relu, "{path}");
+        assert!(model.linear_path().is_none(), "{path}");
+        assert_eq!(*model.fit_settings(), FIT, "{path}");
+        let mut ws = WorkspaceBuf::new(&model);
+        assert_eq!(model.self_test(&mut ws.workspace()), Ok(4), "{path}");
+        // Lossless: back in the version-1 layout it is the original file.
+        let v1 = upgrade::encode_v1(model.file()).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!((v1.len(), crc32(&v1)), (v1_len, v1_crc), "{path}");
+        assert_eq!(
+            bytes.len(),
+            v1_len + 27,
+            "{path}: 1 + 25 config bytes, 1 section byte"
+        );
+        // And forward again: the same version-2 bytes.
+        let again = upgrade::parse_v1(&v1, FIT).unwrap().to_bytes().unwrap();
+        assert_eq!(again, bytes, "{path}");
+        assert_eq!(ModelFile::parse(&again).unwrap(), *model.file());
+    }
+}
