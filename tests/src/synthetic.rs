@@ -11,8 +11,8 @@
 use hyperinr_runtime::{compute_golden, GoldenOwned, Model};
 use hyperinr_shared::write::{f32_bytes, i8_bytes, u32_bytes};
 use hyperinr_shared::{
-    Classifier, F32Slice, GoldenVector, I8Slice, InputKind, LatentStore, ModelConfig, ModelFile,
-    Provenance, QuantLinear, Split, U32Slice,
+    Classifier, F32Slice, FitSettings, GoldenVector, HyperActivation, I8Slice, InputKind,
+    LatentStore, ModelConfig, ModelFile, Provenance, QuantLinear, Split, U32Slice,
 };
 
 /// Shapes and seed of a synthetic model.
@@ -26,6 +26,12 @@ pub struct Spec {
     pub latent_dim: u32,
     /// Hypernetwork hidden widths.
     pub hyper_hidden: Vec<u32>,
+    /// φ's hidden activation.
+    pub hyper_activation: HyperActivation,
+    /// Whether φ has a linear path `A z + a` beside the MLP.
+    pub linear_path: bool,
+    /// What `config.fit` records.
+    pub fit: FitSettings,
     /// SIREN hidden widths.
     pub siren_hidden: Vec<u32>,
     /// ω0.
@@ -85,6 +91,9 @@ impl Spec {
             },
             latent_dim: 64,
             hyper_hidden: vec![256, 256],
+            hyper_activation: HyperActivation::Relu,
+            linear_path: false,
+            fit: DEFAULT_FIT,
             siren_hidden: vec![32, 32],
             omega0: 30.0,
             class_names: FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
@@ -105,6 +114,9 @@ impl Spec {
             input: InputKind::PointCloud { udf_clamp: 0.1 },
             latent_dim: 32,
             hyper_hidden: vec![64],
+            hyper_activation: HyperActivation::Relu,
+            linear_path: false,
+            fit: DEFAULT_FIT,
             siren_hidden: vec![32, 32],
             omega0: 30.0,
             class_names: MODELNET10_CLASSES.iter().map(|s| s.to_string()).collect(),
@@ -114,6 +126,23 @@ impl Spec {
             golden_points: 8,
             label_agreement: 0.7,
             seed: 0x5043_4C4F_5544, // "PCLOUD"
+        }
+    }
+
+    /// The FashionMNIST shape with φ = SiLU MLP + linear path (format version 2), its own
+    /// seed, and fit settings other than the defaults (100 steps, lr 0.01).
+    pub fn fashion_mnist_silu_linear() -> Spec {
+        Spec {
+            dataset: "synthetic-fashion-mnist-silu-linear".into(),
+            hyper_activation: HyperActivation::Silu,
+            linear_path: true,
+            fit: FitSettings {
+                steps: 100,
+                lr: 0.01,
+                ..DEFAULT_FIT
+            },
+            seed: 0x5349_4C55_4C49_4E, // "SILULIN"
+            ..Spec::fashion_mnist()
         }
     }
 
@@ -169,6 +198,17 @@ fn int8(rng: &mut Rng) -> i8 {
     (rng.below(255) as i16 - 127) as i8
 }
 
+/// `hyperinr fit`'s defaults with the latents' Adam constants (trainer/src/latents.rs).
+pub const DEFAULT_FIT: FitSettings = FitSettings {
+    steps: 30,
+    lr: 0.02,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    latent_l2: 1e-4,
+    init_std: 0.0,
+};
+
 /// Standard deviation of a uniform int8 in `[-127, 127]`.
 const INT8_STD: f64 = 73.6;
 
@@ -222,6 +262,7 @@ struct Owned {
     class_names: String,
     training_config: String,
     hypernet: Vec<Layer>,
+    linear: Option<Layer>,
     mean: Vec<u8>,
     inv_std: Vec<u8>,
     classifier: Vec<Layer>,
@@ -274,6 +315,8 @@ impl Owned {
                 out_dim: 1,
                 class_count: s.class_names.len() as u32,
                 class_names: &self.class_names,
+                hyper_activation: s.hyper_activation,
+                fit: s.fit,
             },
             provenance: Provenance {
                 source_commit: "synthetic (hyperinr-tests)",
@@ -282,6 +325,7 @@ impl Owned {
                 training_config: &self.training_config,
             },
             hypernet: layers(&self.hypernet),
+            linear_path: self.linear.as_ref().map(Layer::view),
             classifier: Classifier {
                 mean: F32Slice(&self.mean),
                 inv_std: F32Slice(&self.inv_std),
@@ -394,14 +438,26 @@ pub fn model_bytes(spec: &Spec) -> Vec<u8> {
         .collect();
     let indices: Vec<u32> = (0..count as u32).map(|j| j * 7 % 10_000).collect();
 
+    // Linear path (drawn last, so that models without one keep their weights): `A z`
+    // perturbs each SIREN parameter by about a quarter of its range, `a` a little more.
+    let linear = spec.linear_path.then(|| {
+        let row_std: Vec<f64> = ranges
+            .iter()
+            .map(|r| 0.25 * r / (latent as f64).sqrt())
+            .collect();
+        let bias: Vec<f32> = ranges.iter().map(|&r| rng.symmetric(0.05 * r)).collect();
+        Layer::random(&mut rng, ranges.len(), latent, &row_std, &bias)
+    });
+
     let mut owned = Owned {
         spec: spec.clone(),
         class_names: spec.class_names.join("\n"),
         training_config: format!(
-            "{{\"synthetic\":true,\"seed\":{},\"latent_dim\":{},\"hyper_hidden\":{:?},\"siren_hidden\":{:?},\"classifier_hidden\":{:?}}}",
-            spec.seed, spec.latent_dim, spec.hyper_hidden, spec.siren_hidden, spec.classifier_hidden
+            "{{\"synthetic\":true,\"seed\":{},\"latent_dim\":{},\"hyper_hidden\":{:?},\"hyper_activation\":\"{}\",\"linear_path\":{},\"siren_hidden\":{:?},\"classifier_hidden\":{:?}}}",
+            spec.seed, spec.latent_dim, spec.hyper_hidden, spec.hyper_activation.name(), spec.linear_path, spec.siren_hidden, spec.classifier_hidden
         ),
         hypernet,
+        linear,
         mean: f32_bytes(&mean),
         inv_std: f32_bytes(&inv_std),
         classifier,

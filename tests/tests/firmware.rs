@@ -30,6 +30,12 @@ fn fashion_blob() -> &'static [u8] {
     BLOB.get_or_init(|| synthetic::model_bytes(&Spec::fashion_mnist()))
 }
 
+/// Format version 2: φ = SiLU MLP + linear path.
+fn silu_linear_blob() -> &'static [u8] {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOB.get_or_init(|| synthetic::model_bytes(&Spec::fashion_mnist_silu_linear()))
+}
+
 fn point_cloud_blob() -> &'static [u8] {
     static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
     BLOB.get_or_init(|| synthetic::model_bytes(&Spec::point_cloud()))
@@ -179,6 +185,24 @@ fn fashion_mnist_parity_on_netduinoplus2() {
     let machine = Machine::Netduinoplus2;
     let run = blob_variant("synthetic-fashion-mnist", fashion_blob(), machine, false);
     assert_parity(&run, fashion_blob(), machine);
+}
+
+/// SiLU (libm `expf`) and the linear path give the same bits on the host and on both
+/// Cortex-M4F machines.
+#[test]
+fn silu_linear_path_parity_on_both_machines() {
+    let blob = silu_linear_blob();
+    let model = Model::from_bytes(blob).expect("parse");
+    assert_eq!(
+        model.hyper_activation(),
+        hyperinr_shared::HyperActivation::Silu
+    );
+    assert!(model.linear_path().is_some());
+    assert_eq!(model.fit_settings().steps, 100);
+    for machine in Machine::ALL {
+        let run = blob_variant("synthetic-silu-linear", blob, machine, false);
+        assert_parity(&run, blob, machine);
+    }
 }
 
 #[test]

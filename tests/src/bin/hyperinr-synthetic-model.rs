@@ -1,7 +1,7 @@
 //! Writes a synthetic model file (seeded random int8 weights, real shapes).
 //!
 //! ```text
-//! cargo run -p hyperinr-tests --bin hyperinr-synthetic-model -- [fashion-mnist|point-cloud] OUT.hinr
+//! cargo run -p hyperinr-tests --bin hyperinr-synthetic-model -- [fashion-mnist|fashion-mnist-silu-linear|point-cloud] OUT.hinr
 //! ```
 
 use hyperinr_tests::synthetic::{model_bytes, Spec};
@@ -12,15 +12,20 @@ fn main() -> ExitCode {
     let (kind, out) = match args.as_slice() {
         [kind, out] => (kind.as_str(), out.as_str()),
         _ => {
-            eprintln!("usage: hyperinr-synthetic-model fashion-mnist|point-cloud OUT.hinr");
+            eprintln!(
+                "usage: hyperinr-synthetic-model fashion-mnist|fashion-mnist-silu-linear|point-cloud OUT.hinr"
+            );
             return ExitCode::from(2);
         }
     };
     let spec = match kind {
         "fashion-mnist" => Spec::fashion_mnist(),
+        "fashion-mnist-silu-linear" => Spec::fashion_mnist_silu_linear(),
         "point-cloud" => Spec::point_cloud(),
         other => {
-            eprintln!("unknown kind `{other}`: fashion-mnist or point-cloud");
+            eprintln!(
+                "unknown kind `{other}`: fashion-mnist, fashion-mnist-silu-linear or point-cloud"
+            );
             return ExitCode::from(2);
         }
     };
