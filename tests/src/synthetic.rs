@@ -141,7 +141,7 @@ impl Spec {
                 lr: 0.01,
                 ..DEFAULT_FIT
             },
-            seed: 0x5349_4C55_4C49_4E, // "SILULIN"
+            seed: 0x0053_494C_554C_494E, // "SILULIN"
             ..Spec::fashion_mnist()
         }
     }
