@@ -203,7 +203,6 @@ impl HostMlp {
     /// `φ(z)` and the sign pattern of every hidden pre-activation (`true` where > 0: where
     /// ReLU and leaky ReLU have their kink, SiLU is smooth).
     pub fn forward(&self, z: &[f64]) -> (Vec<f64>, Vec<bool>) {
-        use crate::model::HyperActivation;
         let mut x = z.to_vec();
         let mut pattern = Vec::new();
         let last = self.layers.len().saturating_sub(1);
@@ -212,12 +211,7 @@ impl HostMlp {
             if k < last {
                 for v in &mut y {
                     pattern.push(*v > 0.0);
-                    *v = match self.activation {
-                        HyperActivation::Relu => v.max(0.0),
-                        HyperActivation::LeakyRelu if *v > 0.0 => *v,
-                        HyperActivation::LeakyRelu => 0.01 * *v,
-                        HyperActivation::Silu => *v / (1.0 + (-*v).exp()),
-                    };
+                    *v = host_activation(self.activation, *v);
                 }
             }
             x = y;
@@ -235,13 +229,31 @@ impl HostMlp {
 /// pre-activation exceeds this in magnitude (for ReLU: where the pre-activation is > 0).
 pub const ACTIVE_DERIVATIVE: f64 = 1e-3;
 
-/// The derivative of φ's hidden activation (ReLU) at pre-activation `x`: 1 for `x > 0`, 0
-/// otherwise (0 at the kink, as burn's ReLU gradient).
-fn hidden_activation_derivative(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else {
-        0.0
+/// φ's hidden activation `a` at `v` in f64 (the runtime's formulas, FORMAT.md 2.3).
+fn host_activation(a: crate::model::HyperActivation, v: f64) -> f64 {
+    use crate::model::HyperActivation;
+    match a {
+        HyperActivation::Relu => v.max(0.0),
+        HyperActivation::LeakyRelu if v > 0.0 => v,
+        HyperActivation::LeakyRelu => 0.01 * v,
+        HyperActivation::Silu => v / (1.0 + (-v).exp()),
+    }
+}
+
+/// The derivative of φ's hidden activation `a` at pre-activation `x`: ReLU 1 for `x > 0`,
+/// 0 otherwise (0 at the kink, as burn's ReLU gradient); leaky ReLU 1 or 0.01; SiLU
+/// `σ(x) (1 + x (1 − σ(x)))`.
+fn hidden_activation_derivative(a: crate::model::HyperActivation, x: f64) -> f64 {
+    use crate::model::HyperActivation;
+    match a {
+        HyperActivation::Relu if x > 0.0 => 1.0,
+        HyperActivation::Relu => 0.0,
+        HyperActivation::LeakyRelu if x > 0.0 => 1.0,
+        HyperActivation::LeakyRelu => 0.01,
+        HyperActivation::Silu => {
+            let s = 1.0 / (1.0 + (-x).exp());
+            s * (1.0 + x * (1.0 - s))
+        }
     }
 }
 
@@ -262,7 +274,10 @@ impl HostMlp {
                         .sum::<f64>()
                 })
                 .collect();
-            x = pre.iter().map(|v| v.max(0.0)).collect();
+            x = pre
+                .iter()
+                .map(|&v| host_activation(self.activation, v))
+                .collect();
             out.push(pre);
         }
         out
@@ -277,7 +292,9 @@ pub fn active_units(mlp: &HostMlp, z: &[f64]) -> Vec<usize> {
         .map(|layer| {
             layer
                 .iter()
-                .filter(|&&x| hidden_activation_derivative(x).abs() > ACTIVE_DERIVATIVE)
+                .filter(|&&x| {
+                    hidden_activation_derivative(mlp.activation, x).abs() > ACTIVE_DERIVATIVE
+                })
                 .count()
         })
         .collect()
@@ -1792,6 +1809,29 @@ mod tests {
         );
     }
 
+    /// Each activation's derivative (what decides "active") against central differences of
+    /// the activation itself, away from the kink of ReLU and leaky ReLU.
+    #[test]
+    fn hidden_activation_derivatives_match_finite_differences() {
+        use crate::model::HyperActivation;
+        for a in [
+            HyperActivation::Relu,
+            HyperActivation::LeakyRelu,
+            HyperActivation::Silu,
+        ] {
+            for x in [-30.0, -4.0, -1.3, -0.2, 0.05, 0.7, 2.5, 12.0] {
+                let h = 1e-6;
+                let fd = (host_activation(a, x + h) - host_activation(a, x - h)) / (2.0 * h);
+                let d = hidden_activation_derivative(a, x);
+                assert!((d - fd).abs() < 1e-8, "{a:?} at {x}: {d} vs {fd}");
+            }
+        }
+        // SiLU units are all active but the deeply negative ones; leaky ReLU's all are.
+        assert!(hidden_activation_derivative(HyperActivation::Silu, -20.0) < ACTIVE_DERIVATIVE);
+        assert!(hidden_activation_derivative(HyperActivation::Silu, -1.0) > ACTIVE_DERIVATIVE);
+        assert!(hidden_activation_derivative(HyperActivation::LeakyRelu, -5.0) > ACTIVE_DERIVATIVE);
+    }
+
     #[test]
     fn active_units_of_a_hand_made_hypernetwork() {
         // φ: 2 → 3 → 2 → 1, ReLU hidden layers.
@@ -1803,6 +1843,8 @@ mod tests {
                 (vec![1.0, -1.0, 0.0, 0.0, 0.0, 1.0], vec![-0.5, 1e-6], 3),
                 (vec![1.0, 1.0], vec![0.0], 2),
             ],
+            linear: None,
+            activation: crate::model::HyperActivation::Relu,
         };
         // z = (2, −1): layer 1 [2, −1, 0] → one active (a pre-activation of exactly 0 is
         // not); h = [2, 0, 0]; layer 2 [1.5, 1e-6] → both active (ReLU's slope is 1 however
