@@ -284,8 +284,8 @@ const AUX_HEAD_ID: u64 = 1001;
 pub struct HyperNet<B: Backend> {
     /// The layers, first to last.
     pub layers: Vec<Dense<B>>,
-    /// The linear path `A` (latent → SIREN parameters; its bias starts at zero and adds to
-    /// the last layer's: an export folds the two).
+    /// The linear path `A` (latent → SIREN parameters) with its own bias, starting at zero;
+    /// the model file stores it as its own layer.
     pub linear: Option<Dense<B>>,
     /// Training only: an auxiliary linear classifier on the latents (`aux_classes` logits).
     pub aux_head: Option<Dense<B>>,

@@ -487,12 +487,8 @@ fn sum(v: &[f32]) -> f32 {
 /// Cephes's minimax polynomials on [−π/4, π/4] and the quadrant's swap and signs, all
 /// branch-free so the loop vectorises. Error ≈ 1e-7 for |x| ≲ 1e4 (pre-activations of a
 /// SIREN with ω0 = 30 stay far below).
-pub fn sincos(x: &[f32], sines: &mut [f32], cosines: &mut [f32]) {
-    sincos_portable(x, sines, cosines);
-}
-
 #[inline(always)]
-fn sincos_portable(x: &[f32], sines: &mut [f32], cosines: &mut [f32]) {
+pub fn sincos(x: &[f32], sines: &mut [f32], cosines: &mut [f32]) {
     for ((&v, s), c) in x.iter().zip(sines.iter_mut()).zip(cosines.iter_mut()) {
         let (sv, cv) = sincos1(v);
         *s = sv;

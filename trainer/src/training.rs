@@ -460,61 +460,31 @@ impl<B: TrainBackend> Training<B> {
     /// the batch's mean squared error before the joint step.
     pub fn step(&mut self, samples: &Samples, rows: &[usize]) -> Result<f64> {
         if self.config.latent_steps > 1 {
+            // Same pixels and loss (batch mean) as the joint step, so the latents' Adam sees
+            // gradients of the same scale.
             let frozen = self.hypernet.clone().no_grad();
-            let fit = crate::fitting::FitConfig::new()
-                .with_lr(self.config.lr_latent)
-                .with_latent_l2(self.config.latent_l2)
-                .with_siren_op(self.siren_op)
-                .with_batch_size(rows.len());
-            // Same pixels as the joint step draws; the loss is the joint step's (batch
-            // mean), so the latents' Adam sees gradients of the same scale.
             for _ in 1..self.config.latent_steps {
-                self.latent_only_step(&frozen, samples, rows, &fit)?;
+                let (z, _, loss) = self.batch_loss(&frozen, samples, rows)?;
+                let mut grads = loss.backward();
+                let g = z
+                    .grad_remove(&mut grads)
+                    .context("latents received no gradient")?
+                    .into_data()
+                    .to_vec::<f32>()
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                self.latents.adam_step(rows, &g, self.config.lr_latent);
             }
         }
         self.joint_step(samples, rows)
     }
 
-    /// A latent-only Adam step on `rows` with φ held.
-    fn latent_only_step(
-        &mut self,
-        frozen: &HyperNet<B>,
+    /// The batch's latents (tracked), its mean squared error and its loss through `net`.
+    fn batch_loss(
+        &self,
+        net: &HyperNet<B>,
         samples: &Samples,
         rows: &[usize],
-        fit: &crate::fitting::FitConfig,
-    ) -> Result<()> {
-        let (z, coords, target) = batch_tensors::<B>(
-            samples,
-            self.coords.as_ref(),
-            &self.latents,
-            rows,
-            self.epoch as u64,
-            &self.device,
-        )?;
-        let (coords, target) = self.subsample_pixels(coords, target, rows);
-        let z = z.require_grad();
-        let (_, loss) = reconstruction_loss(
-            &self.config.model,
-            frozen,
-            z.clone(),
-            coords,
-            target,
-            fit.latent_l2,
-            fit.siren_op,
-        );
-        let mut grads = loss.backward();
-        let g = z
-            .grad_remove(&mut grads)
-            .context("latents received no gradient")?
-            .into_data()
-            .to_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        self.latents.adam_step(rows, &g, fit.lr);
-        Ok(())
-    }
-
-    /// The joint step: φ and the batch's latents.
-    fn joint_step(&mut self, samples: &Samples, rows: &[usize]) -> Result<f64> {
+    ) -> Result<(Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>)> {
         let (z, coords, target) = batch_tensors::<B>(
             samples,
             self.coords.as_ref(),
@@ -527,13 +497,19 @@ impl<B: TrainBackend> Training<B> {
         let z = z.require_grad();
         let (mse, loss) = reconstruction_loss(
             &self.config.model,
-            &self.hypernet,
+            net,
             z.clone(),
             coords,
             target,
             self.config.latent_l2,
             self.siren_op,
         );
+        Ok((z, mse, loss))
+    }
+
+    /// The joint step: φ and the batch's latents.
+    fn joint_step(&mut self, samples: &Samples, rows: &[usize]) -> Result<f64> {
+        let (z, mse, loss) = self.batch_loss(&self.hypernet, samples, rows)?;
         let loss = match (&self.hypernet.aux_head, self.config.aux_class_weight) {
             (Some(head), w) if w > 0.0 => {
                 let labels: Vec<i64> = rows
