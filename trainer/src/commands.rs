@@ -143,6 +143,10 @@ pub struct TrainArgs {
     /// trained jointly, never exported; 0 = none). Test latents are fitted without labels.
     #[arg(long, default_value_t = 0.0)]
     pub aux_class_weight: f32,
+    /// Seconds between checkpoints: one is written at the end of the first epoch that ends
+    /// this long after the previous one, and after the last epoch (0 = after every epoch).
+    #[arg(long, default_value_t = 60.0)]
+    pub checkpoint_every: f64,
     /// No progress bar; one line per epoch on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -247,7 +251,9 @@ fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
     }
     training.config.epochs = a.epochs.max(training.epoch);
     training.siren_op = a.siren_op;
-    training.run(&samples, &run, a.quiet)?;
+    let checkpoint_every = std::time::Duration::try_from_secs_f64(a.checkpoint_every)
+        .map_err(|e| anyhow!("--checkpoint-every {}: {e}", a.checkpoint_every))?;
+    training.run(&samples, &run, a.quiet, checkpoint_every)?;
     // The jointly trained latents, in the same file format as fitted ones.
     LatentFile {
         split: SplitName::Train,
@@ -285,6 +291,11 @@ pub struct FitArgs {
     /// How the SIREN runs: one fused operation (CPU backends) or burn's composed ops.
     #[arg(long, value_enum, default_value_t = SirenOp::Fused)]
     pub siren_op: SirenOp,
+    /// Images: fit the split's images mirrored left to right instead, saved as
+    /// `<split>-hflip` (extra training samples for the classifier:
+    /// `classifier --train-latents train,train-hflip`).
+    #[arg(long)]
+    pub hflip: bool,
     #[arg(long)]
     pub quiet: bool,
 }
@@ -305,7 +316,13 @@ fn fit_on<B: TrainBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
         &config.udf_or_default(),
         config.seed,
     )?;
+    let samples = match (a.hflip, samples) {
+        (false, s) => s,
+        (true, Samples::Images(images)) => Samples::Images(images.mirrored()),
+        (true, Samples::Shapes(_)) => bail!("--hflip: only images can be mirrored"),
+    };
     let training = Training::<B>::load(&run.checkpoint(), None, device)?;
+    let started = std::time::Instant::now();
     let fit_cfg = FitConfig::new()
         .with_steps(a.steps)
         .with_lr(a.lr)
@@ -320,7 +337,7 @@ fn fit_on<B: TrainBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
         device,
         a.quiet,
     )?;
-    let name = format!("{:?}", a.split).to_lowercase();
+    let name = format!("{:?}", a.split).to_lowercase() + if a.hflip { "-hflip" } else { "" };
     LatentFile {
         split: a.split,
         dim: table.dim,
@@ -333,10 +350,12 @@ fn fit_on<B: TrainBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
         &run.0.join(format!("fit-{name}.json")),
         fit_cfg.to_string().as_bytes(),
     )?;
+    let seconds = started.elapsed().as_secs_f64();
     eprintln!(
-        "fitted {} latents of split {name} into {}",
+        "fitted {} latents of split {name} into {} in {seconds:.1} s ({:.0} samples/s)",
         samples.len(),
-        run.latents(&name).display()
+        run.latents(&name).display(),
+        samples.len() as f64 / seconds.max(1e-9)
     );
     Ok(())
 }
@@ -566,10 +585,13 @@ pub struct EvalArgs {
     /// Fit fresh latents (φ frozen) instead of using the stored ones.
     #[arg(long)]
     pub fit: bool,
-    #[arg(long, default_value_t = 30)]
-    pub fit_steps: usize,
-    #[arg(long, default_value_t = 2e-2)]
-    pub fit_lr: f32,
+    /// With `--fit`: Adam steps per latent (default: the model file's fit settings, i.e.
+    /// how its stored latents were fitted).
+    #[arg(long)]
+    pub fit_steps: Option<usize>,
+    /// With `--fit`: Adam learning rate (default: the model file's fit settings).
+    #[arg(long)]
+    pub fit_lr: Option<f32>,
     /// Shapes: surface points for the Chamfer distance are where the reconstructed UDF < ε
     /// (unit-sphere units).
     #[arg(long, default_value_t = 0.02)]
@@ -665,8 +687,7 @@ pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
             fit_for_model,
             &model,
             &samples,
-            a.fit_steps,
-            a.fit_lr,
+            &fit_config_for_model(&model, a.fit_steps, a.fit_lr)?,
             true
         )?;
         return evaluate_samples(&model, &latents, &samples, true, a);
@@ -701,23 +722,51 @@ pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
     evaluate_samples(&model, &latents, &samples, false, a)
 }
 
+/// The fit the model file records for its stored latents (steps, lr, latent L2), with
+/// `steps` and `lr` overridden where given. The trainer's fitter has one Adam (β1, β2, ε of
+/// `latents.rs`) and starts at zero: a file that records other constants is refused rather
+/// than fitted differently from how it says.
+fn fit_config_for_model(
+    model: &Model<'_>,
+    steps: Option<usize>,
+    lr: Option<f32>,
+) -> Result<FitConfig> {
+    let stored = model.fit_settings();
+    let ours = crate::export::fit_settings(&FitConfig::new());
+    let constants = |f: &hyperinr_shared::FitSettings| (f.beta1, f.beta2, f.eps, f.init_std);
+    if constants(stored) != constants(&ours) {
+        bail!(
+            "the model file fitted its latents with Adam β1 {}, β2 {}, ε {}, init std {}; \
+             this fitter uses β1 {}, β2 {}, ε {}, init std {}",
+            stored.beta1,
+            stored.beta2,
+            stored.eps,
+            stored.init_std,
+            ours.beta1,
+            ours.beta2,
+            ours.eps,
+            ours.init_std
+        );
+    }
+    Ok(FitConfig::new()
+        .with_steps(steps.unwrap_or(stored.steps as usize))
+        .with_lr(lr.unwrap_or(stored.lr))
+        .with_latent_l2(stored.latent_l2)
+        .with_batch_size(1024))
+}
+
 /// Fits latents for `samples` with the model file's dequantised hypernetwork and returns
 /// them after an int8 round trip (what the device would store).
 fn fit_for_model<B: TrainBackend>(
     device: &B::Device,
     model: &Model<'_>,
     samples: &Samples,
-    steps: usize,
-    lr: f32,
+    fit: &FitConfig,
     quiet: bool,
 ) -> Result<Vec<f32>> {
     let cfg = model_config_from_file(model.file());
     let hypernet = hypernet_from_file::<B>(model.file(), device)?;
-    let fit_cfg = FitConfig::new()
-        .with_steps(steps)
-        .with_lr(lr)
-        .with_batch_size(1024);
-    let table = fit_latents(&cfg, &hypernet, samples, &fit_cfg, device, quiet)?;
+    let table = fit_latents(&cfg, &hypernet, samples, fit, device, quiet)?;
     dequantized_latents(&table.values, table.dim)
 }
 
@@ -732,8 +781,9 @@ pub struct ClassifyArgs {
     /// Invert intensities (for dark objects on a light background).
     #[arg(long)]
     pub invert: bool,
-    #[arg(long, default_value_t = 30)]
-    pub fit_steps: usize,
+    /// Adam steps of the latent's fit (default: the model file's fit settings).
+    #[arg(long)]
+    pub fit_steps: Option<usize>,
 }
 
 pub fn classify(a: ClassifyArgs) -> Result<()> {
@@ -777,8 +827,7 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
         &device,
         &model,
         &samples,
-        a.fit_steps,
-        2e-2,
+        &fit_config_for_model(&model, a.fit_steps, None)?,
         true,
     )?;
     let s = model.sizes();
@@ -1062,6 +1111,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         linear_path: false,
         latent_steps: None,
         aux_class_weight: 0.0,
+        checkpoint_every: 60.0,
         quiet: true,
     })?;
     for split in [SplitName::Train, SplitName::Val, SplitName::Test] {
@@ -1076,6 +1126,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
             batch: 1024,
             backend: a.backend,
             siren_op: SirenOp::Fused,
+            hflip: false,
             quiet: true,
         })?;
     }
@@ -1105,8 +1156,9 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         split: SplitName::Test,
         limit: 0,
         fit: false,
-        fit_steps: a.fit_steps,
-        fit_lr: 2e-2,
+        // The file records the fit above: `--fit` repeats it.
+        fit_steps: None,
+        fit_lr: None,
         eps: 0.02,
         chamfer_limit: 0,
         json: true,

@@ -87,6 +87,21 @@ impl ImageSet {
         }
     }
 
+    /// Every image mirrored left to right (labels and indices kept): FashionMNIST's classes
+    /// are symmetric under this, so a mirrored training image is another training image.
+    pub fn mirrored(&self) -> ImageSet {
+        let w = self.width.max(1);
+        let pixels = self
+            .pixels
+            .chunks_exact(w)
+            .flat_map(|row| row.iter().rev().copied())
+            .collect();
+        ImageSet {
+            pixels,
+            ..self.clone()
+        }
+    }
+
     /// The first `n` images (or all).
     pub fn take(&self, n: usize) -> ImageSet {
         self.slice(0..n.min(self.len()))
@@ -228,6 +243,24 @@ pub fn make_subset(from: &Path, to: &Path, train: usize, test: usize) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mirrored_images_reverse_each_row_and_keep_labels() {
+        let set = ImageSet {
+            width: 3,
+            height: 2,
+            pixels: vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+            labels: vec![4, 9],
+            indices: vec![10, 11],
+        };
+        let m = set.mirrored();
+        assert_eq!(m.pixels, vec![3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10]);
+        assert_eq!(
+            (m.labels, m.indices),
+            (set.labels.clone(), set.indices.clone())
+        );
+        assert_eq!(set.mirrored().mirrored().pixels, set.pixels);
+    }
 
     #[test]
     fn idx_errors_name_file_and_offset() {

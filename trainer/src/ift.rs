@@ -17,13 +17,14 @@
 //!   local minimum, so the fit `y ↦ z*(y)` is locally a smooth function (the IFT applied to
 //!   `∇L = 0`).
 //!
-//! How the Hessian is computed: φ is a ReLU MLP, hence piecewise *affine* in `z`; its second
-//! derivative vanishes almost everywhere, so exactly (a.e.) `∇²_z L = Jᵀ ∇²_p L J`, where `p`
+//! How the Hessian is computed: `∇²_z L = Jᵀ ∇²_p L J + Σ_k (∂L/∂p_k) ∇²_z φ_k`, where `p`
 //! are the SIREN parameters. The `l` products `∇²_p L · J e_j` are complex-step derivatives
 //! of the SIREN loss gradient `∇_p L` (hand-written backpropagation in complex f64,
-//! [`HostSiren`]) — exact to rounding, no step-size trade-off, and only the smooth SIREN is
-//! differentiated twice, never φ's kinks. This part runs on the host in f64 rather than on a
-//! burn f64 backend on purpose: burn 0.21 fixes a device's default float dtype process-wide
+//! [`HostSiren`]) — exact to rounding, no step-size trade-off. φ's own curvature term
+//! vanishes almost everywhere when φ is piecewise affine (ReLU, leaky ReLU: its kinks are
+//! never differentiated twice); for a smooth φ (SiLU) it is the complex-step derivative of
+//! `∇_z (gᵀ φ)` with `g = ∇_p L` held fixed ([`HostMlp::weighted_curvature`]).
+//! This part runs on the host in f64 rather than on a burn f64 backend on purpose: burn 0.21 fixes a device's default float dtype process-wide
 //! on first use, and `NdArray<f32>` and `NdArray<f64>` share one device, so an f64 burn
 //! backend in the same process as the trainer's f32 one silently computes in whichever dtype
 //! came first (and breaks `to_vec::<f32>()` elsewhere when f64 wins).
@@ -602,23 +603,29 @@ pub struct LossHessian {
 }
 
 /// Hessian in `z` of the pure reconstruction loss `L = mean((SIREN_p(x) − y)²)`, `p = φ(z)`,
-/// no latent regulariser.
+/// no latent regulariser:
+/// `∇²_z L = Jᵀ (∇²_p L) J + Σ_k (∂L/∂p_k) ∇²_z φ_k`.
 ///
-/// φ is a ReLU MLP, hence piecewise affine in `z`: its second derivative vanishes almost
-/// everywhere, so exactly (a.e.) `∇²_z L = Jᵀ (∇²_p L) J`. Each `∇²_p L · J e_j` is the
-/// complex-step derivative of the SIREN's gradient along column `j` of `J`
-/// ([`HostSiren::loss_grad`], step `1e-20`), exact to rounding in f64; only the SIREN is
-/// differentiated twice, never φ's kinks. Cost: `l` complex gradient evaluations over the
-/// `m` target points.
+/// Each `∇²_p L · J e_j` is the complex-step derivative of the SIREN's gradient along
+/// column `j` of `J` ([`HostSiren::loss_grad`], step `1e-20`), exact to rounding in f64.
+/// The second term is φ's own curvature ([`HostMlp::weighted_curvature`]): zero almost
+/// everywhere when φ is piecewise affine (ReLU, leaky ReLU — φ's kinks are then never
+/// differentiated twice), complex-step through the MLP when it is smooth (SiLU). Cost: `l`
+/// complex gradient evaluations over the `m` target points, plus `l` through φ.
 ///
-/// `jac` comes from [`jacobian`] (its `params` are `φ(z)`); `target` must match the
-/// model's `in_dim` and `out_dim`.
+/// `jac` comes from [`jacobian`] at `z` (its `params` are `φ(z)`); `phi` is the same
+/// hypernetwork on the host; `target` must match the model's `in_dim` and `out_dim`.
 pub fn reconstruction_hessian(
     config: &HyperInrConfig,
+    phi: &HostMlp,
+    z: &[f64],
     jac: &LatentJacobian,
     target: IftTarget<'_>,
 ) -> Result<LossHessian> {
     let (d, l) = (jac.rows, jac.cols);
+    if z.len() != l {
+        bail!("latent has {} values, the Jacobian {l} columns", z.len());
+    }
     if d != config.siren_params() || jac.params.len() != d {
         bail!(
             "Jacobian has {d} rows, the SIREN {} parameters",
@@ -678,6 +685,11 @@ pub fn reconstruction_hessian(
     let (loss, g) = siren.loss_grad(&p);
     let mse = loss.re;
     let grad_p: Vec<f64> = g.iter().map(|c| c.re).collect();
+    if let Some(curvature) = phi.weighted_curvature(z, &grad_p) {
+        for (r, c) in raw.iter_mut().zip(curvature) {
+            *r += c;
+        }
+    }
     let mut matrix = vec![0.0f64; l * l];
     let mut skew = 0.0f64;
     for i in 0..l {
@@ -697,6 +709,74 @@ pub fn reconstruction_hessian(
         grad,
         mse,
     })
+}
+
+impl HostMlp {
+    /// Whether φ's second derivative in `z` vanishes almost everywhere (ReLU and leaky ReLU
+    /// make φ piecewise affine; SiLU does not).
+    pub fn piecewise_affine(&self) -> bool {
+        !matches!(self.activation, crate::model::HyperActivation::Silu)
+    }
+
+    /// `∇²_z (gᵀ φ(z))` (row-major `l × l`) for a fixed weight vector `g` over φ's `d`
+    /// outputs: φ's second-order term in the loss Hessian, `Σ_k (∂L/∂p_k) ∇²_z φ_k`, with
+    /// `g = ∇_p L`. `None` where φ is piecewise affine (the term is zero almost everywhere).
+    ///
+    /// Column `j` is the complex-step derivative `Im ∇_z(gᵀφ)(z + i h e_j) / h` of the
+    /// gradient, computed by backpropagation through the MLP in complex f64; SiLU
+    /// `x σ(x)` is holomorphic, so this is exact to rounding. The linear path `A z + a`
+    /// has no curvature and is left out.
+    pub fn weighted_curvature(&self, z: &[f64], g: &[f64]) -> Option<Vec<f64>> {
+        if self.piecewise_affine() {
+            return None;
+        }
+        const STEP: f64 = 1e-20;
+        let l = z.len();
+        let last = self.layers.len().saturating_sub(1);
+        let sigmoid = |x: C64| C64::new(1.0, 0.0) / (C64::new(1.0, 0.0) + (-x).exp());
+        let mut hessian = vec![0.0f64; l * l];
+        for j in 0..l {
+            let mut x: Vec<C64> = z.iter().map(|&v| C64::new(v, 0.0)).collect();
+            x[j].im = STEP;
+            // Hidden pre-activations, for the activation's derivative on the way back.
+            let mut pre = Vec::with_capacity(last);
+            for (w, b, inputs) in &self.layers[..last] {
+                let y: Vec<C64> = b
+                    .iter()
+                    .enumerate()
+                    .map(|(o, &bo)| {
+                        w[o * inputs..(o + 1) * inputs]
+                            .iter()
+                            .zip(&x)
+                            .fold(C64::new(bo, 0.0), |s, (&a, &v)| s + v * a)
+                    })
+                    .collect();
+                x = y.iter().map(|&v| v * sigmoid(v)).collect();
+                pre.push(y);
+            }
+            let mut delta: Vec<C64> = g.iter().map(|&v| C64::new(v, 0.0)).collect();
+            for k in (0..self.layers.len()).rev() {
+                let (w, _, inputs) = &self.layers[k];
+                let mut back = vec![C64::new(0.0, 0.0); *inputs];
+                for (o, d) in delta.iter().enumerate() {
+                    for (bk, &a) in back.iter_mut().zip(&w[o * inputs..(o + 1) * inputs]) {
+                        *bk += d * a;
+                    }
+                }
+                if k > 0 {
+                    for (bk, &p) in back.iter_mut().zip(&pre[k - 1]) {
+                        let s = sigmoid(p);
+                        *bk *= s * (C64::new(1.0, 0.0) + p * (C64::new(1.0, 0.0) - s));
+                    }
+                }
+                delta = back;
+            }
+            for (i, d) in delta.iter().enumerate() {
+                hessian[i * l + j] = d.im / STEP;
+            }
+        }
+        Some(hessian)
+    }
 }
 
 /// Whether a Hessian is positive definite, as far as its accuracy can tell.
@@ -945,7 +1025,8 @@ pub fn run_ift_targets<B: AutodiffBackend>(
         let t1 = Instant::now();
         let spectrum = jacobian_spectrum(&jac.matrix, d, l);
         let t2 = Instant::now();
-        let hess = reconstruction_hessian(&config, &jac, *target)
+        let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
+        let hess = reconstruction_hessian(&config, &mlp, &z64, &jac, *target)
             .with_context(|| format!("Hessian of latent {k}"))?;
         let hspec = hessian_spectrum(&hess);
         let t3 = Instant::now();
@@ -955,7 +1036,6 @@ pub fn run_ift_targets<B: AutodiffBackend>(
         if k < fd_check {
             fd_latents.push(z.clone());
         }
-        let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
         let active_units = active_units(&mlp, &z64);
         let scale = hspec.eigenvalues.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         per_latent.push(LatentIft {
@@ -1044,10 +1124,10 @@ fn summarise(
         jacobian_fd_max_rel_error,
         jacobian_fd_latents,
         rank_rule: "rank = #{σ_i > σ_max · max(d, l) · ε_f32}; full rank = rank l",
-        hessian_method:
-            "J^T (∇²_p L) J, exact a.e. since φ is piecewise affine; ∇²_p L · J e_j by \
-                         complex-step differentiation of the SIREN loss gradient in f64; PD iff \
-                         λ_min > max|λ| · l · ε_f32 + asymmetry",
+        hessian_method: "J^T (∇²_p L) J + Σ_k (∂L/∂p_k) ∇²_z φ_k (φ's term zero a.e. for ReLU and \
+                         leaky ReLU); both by complex-step differentiation of gradients in f64 \
+                         (SIREN loss gradient along J e_j, φ's weighted gradient along e_j); PD \
+                         iff λ_min > max|λ| · l · ε_f32 + asymmetry",
         timing,
         per_latent,
     }
@@ -1467,8 +1547,8 @@ mod tests {
         (mse, pattern)
     }
 
-    /// Oracle Hessian: second central differences of the host f64 loss (same ReLU pattern
-    /// at all four points, else the step is halved).
+    /// Oracle Hessian: second central differences of the host f64 loss (for a piecewise
+    /// affine φ: same ReLU pattern at all four points, else the step is halved).
     fn host_hessian(
         cfg: &HyperInrConfig,
         mlp: &HostMlp,
@@ -1493,7 +1573,8 @@ mod tests {
                     let (b, pb) = eval(1.0, -1.0);
                     let (c, pc) = eval(-1.0, 1.0);
                     let (d, pd) = eval(-1.0, -1.0);
-                    if (pa == p0 && pb == p0 && pc == p0 && pd == p0) || h < 1e-9 {
+                    let same = pa == p0 && pb == p0 && pc == p0 && pd == p0;
+                    if same || !mlp.piecewise_affine() || h < 1e-9 {
                         hm[i * l + j] = (a - b - c + d) / (4.0 * h * h);
                         break;
                     }
@@ -1641,7 +1722,13 @@ mod tests {
 
     /// Hessian of the tiny model at a latent, by the method under test and by the oracle.
     fn hessians(target_from_own_output: bool) -> (LossHessian, Vec<f64>, Vec<f64>) {
-        let cfg = tiny_config();
+        hessians_of(tiny_config(), target_from_own_output)
+    }
+
+    fn hessians_of(
+        cfg: HyperInrConfig,
+        target_from_own_output: bool,
+    ) -> (LossHessian, Vec<f64>, Vec<f64>) {
         // A net and latent where J has full column rank (with 8 ReLUs, some seeds leave
         // fewer than 4 active and J rank-deficient).
         let (net, z) = (0..100)
@@ -1669,6 +1756,8 @@ mod tests {
         let jac = jacobian(&net, &z).unwrap();
         let h = reconstruction_hessian(
             &cfg,
+            &mlp,
+            &z64,
             &jac,
             IftTarget {
                 coords: &coords,
@@ -1764,6 +1853,60 @@ mod tests {
             grad
         );
         assert!(h.mse > 0.01);
+    }
+
+    /// With a smooth φ (SiLU, with and without the linear path) the Hessian includes φ's
+    /// second-order term and still matches the finite-difference oracle of the whole loss;
+    /// without that term it would not (the term is far above the tolerance here).
+    #[test]
+    fn hessian_of_a_smooth_hypernetwork_includes_its_curvature() {
+        for linear in [false, true] {
+            let mut cfg = tiny_config();
+            cfg.hyper_activation = crate::model::HyperActivation::Silu;
+            cfg.linear_path = linear;
+            let (h, oracle, grad) = hessians_of(cfg.clone(), false);
+            let err = rel_frobenius(&h.matrix, &oracle);
+            assert!(err < 1e-5, "linear {linear}: relative error {err}");
+            assert!(rel_frobenius(&h.grad, &grad) < 1e-5);
+            // φ's own term alone, at the same latent: what a Jᵀ ∇²_p L J-only Hessian misses.
+            let net = (0..100)
+                .map(|seed| cfg.init::<Ad32>(seed, &Default::default()))
+                .find(|net| {
+                    let j = jacobian(net, &latent(1, 4)).unwrap();
+                    jacobian_spectrum(&j.matrix, j.rows, j.cols)
+                        .condition
+                        .is_some_and(|c| c < 1e3)
+                })
+                .unwrap();
+            let mlp = HostMlp::from_hypernet(&net);
+            let z64: Vec<f64> = latent(1, 4).iter().map(|&v| f64::from(v)).collect();
+            let jac = jacobian(&net, &latent(1, 4)).unwrap();
+            let coords = coords_f32(7, 6);
+            let target: Vec<f32> = (0..42).map(|i| ((i * 13 % 7) as f32) / 7.0).collect();
+            let siren = HostSiren::new(
+                &cfg,
+                IftTarget {
+                    coords: &coords,
+                    values: &target,
+                },
+            )
+            .unwrap();
+            let p: Vec<C64> = jac.params.iter().map(|&v| C64::new(v, 0.0)).collect();
+            let g: Vec<f64> = siren.loss_grad(&p).1.iter().map(|c| c.re).collect();
+            let term = mlp.weighted_curvature(&z64, &g).expect("SiLU is smooth");
+            let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            assert!(
+                norm(&term) > 1e-3 * norm(&oracle),
+                "linear {linear}: φ's term {} vs Hessian {}",
+                norm(&term),
+                norm(&oracle)
+            );
+        }
+        // Piecewise affine activations have no such term.
+        let cfg = tiny_config();
+        let mlp = HostMlp::from_hypernet(&cfg.init::<Ad32>(0, &Default::default()));
+        let g = vec![1.0; cfg.siren_params()];
+        assert!(mlp.weighted_curvature(&[0.1; 4], &g).is_none());
     }
 
     #[test]

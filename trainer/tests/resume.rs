@@ -15,11 +15,16 @@ fn train(run: &Path, extra: &[&str]) -> Command {
     train_epochs(run, 4, extra)
 }
 
-/// `hyperinr train` on the first 192 subset images, 64 per batch, up to `epochs`.
+/// `hyperinr train` on the first 192 subset images, 64 per batch, up to `epochs`, with a
+/// checkpoint after every epoch (what the crash tests interrupt) unless `extra` says
+/// otherwise.
 fn train_epochs(run: &Path, epochs: u32, extra: &[&str]) -> Command {
     let mut c = Command::new(BIN);
-    c.args(["train", "--quiet", "--limit", "192", "--batch", "64"])
-        .args(["--epochs", &epochs.to_string()])
+    c.args(["train", "--quiet", "--limit", "192", "--batch", "64"]);
+    if !extra.contains(&"--checkpoint-every") {
+        c.args(["--checkpoint-every", "0"]);
+    }
+    c.args(["--epochs", &epochs.to_string()])
         .arg("--data")
         .arg(data())
         .arg("--run")
@@ -310,4 +315,38 @@ fn pixel_subsampling_is_recorded_deterministic_and_used() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("pixels per step 196 (was 0"));
     assert_eq!(config(&all)["pixels_per_step"], 196);
+}
+
+/// With checkpoints far apart (an hour), a run still ends with the last epoch's checkpoint
+/// and every epoch's metrics row, and ends exactly like a run that checkpointed after every
+/// epoch.
+#[test]
+fn sparse_checkpoints_still_end_with_the_last_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (every, sparse) = (dir.path().join("every"), dir.path().join("sparse"));
+    train_to(&every, 3, false);
+    let out = train_epochs(&sparse, 3, &["--checkpoint-every", "3600"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let epoch = |run: &Path| {
+        u64::from_le_bytes(
+            sections(&run.join("checkpoint.bin"))[1][..8]
+                .try_into()
+                .unwrap(),
+        )
+    };
+    assert_eq!(epoch(&sparse), 3);
+    assert_eq!(metrics(&sparse).len(), 4, "header and three epochs");
+    assert_eq!(metrics(&sparse), metrics(&every));
+    let (a, b) = (
+        sections(&sparse.join("checkpoint.bin")),
+        sections(&every.join("checkpoint.bin")),
+    );
+    assert!(a[2] == b[2], "hypernetwork weights differ");
+    assert!(a[4] == b[4], "latents (and their Adam state) differ");
 }
