@@ -3,7 +3,8 @@
 //!
 //! 1. [`FitLevel::Latent`]: the latent z (φ frozen): what test-time fitting can reach.
 //! 2. [`FitLevel::LastHidden`]: the input h of φ's last layer, unconstrained (it may leave
-//!    the ReLU image): the best point of the affine subspace `W h + b` the last layer spans.
+//!    the activation's image): the best point of the affine subspace `W h + b` the last
+//!    layer spans; with a linear path, of `W h + b + A u` (h and u fitted together).
 //! 3. [`FitLevel::SirenFromHypernet`]: the SIREN parameters themselves, from φ(h*): what
 //!    the SIREN's size allows near the hypernetwork's answer.
 //! 4. [`FitLevel::SirenFromInit`]: the SIREN parameters from a fresh SIREN initialisation
@@ -104,13 +105,24 @@ pub fn capacity_levels<B: TrainBackend>(
     )?;
     reports.push(r);
 
-    let h0 = fitter.map_rows(&z, |z| frozen.last_hidden(z))?;
-    let (h, r) = fitter.fit(FitLevel::LastHidden, h0, cfg.lr_hidden, |h| {
-        output.forward(h)
+    // With a linear path, φ(z) = W h(z) + b + A z: the last linear maps span
+    // {W h + b + A u}, so this level fits h and u together ([h, u], from [h(z*), z*]).
+    let width = output.dims().0;
+    let last_linear = |x: Tensor<B, 2>| match &frozen.linear {
+        Some(a) => {
+            let u = x.clone().narrow(1, width, model.latent_dim);
+            output.forward(x.narrow(1, 0, width)) + a.forward(u)
+        }
+        None => output.forward(x),
+    };
+    let h0 = fitter.map_rows(&z, |z| match &frozen.linear {
+        Some(_) => Tensor::cat(vec![frozen.last_hidden(z.clone()), z], 1),
+        None => frozen.last_hidden(z),
     })?;
+    let (h, r) = fitter.fit(FitLevel::LastHidden, h0, cfg.lr_hidden, &last_linear)?;
     reports.push(r);
 
-    let p0 = fitter.map_rows(&h, |h| output.forward(h))?;
+    let p0 = fitter.map_rows(&h, &last_linear)?;
     let (_, r) = fitter.fit(FitLevel::SirenFromHypernet, p0, cfg.lr_siren, |p| p)?;
     reports.push(r);
 
@@ -326,10 +338,22 @@ mod tests {
 
     #[test]
     fn each_level_starts_where_the_previous_ended_and_fitting_lowers_the_error() {
+        levels_chain(false);
+    }
+
+    /// With a linear path, level 2 fits `[h, u]` through `W h + b + A u` and starts at
+    /// `[h(z*), z*]`: exactly φ(z*), so it still starts where level 1 ended.
+    #[test]
+    fn levels_chain_with_a_linear_path() {
+        levels_chain(true);
+    }
+
+    fn levels_chain(linear_path: bool) {
         let mut cfg = HyperInrConfig::new();
         cfg.latent_dim = 4;
         cfg.hyper_hidden = vec![16, 16];
         cfg.siren_hidden = vec![8, 8];
+        cfg.linear_path = linear_path;
         let device = Default::default();
         let net = cfg.init::<Ad>(3, &device);
         let samples = blobs(3);
@@ -347,7 +371,12 @@ mod tests {
         );
         assert_eq!(
             r.iter().map(|l| l.dims).collect::<Vec<_>>(),
-            [4, 16, cfg.siren_params(), cfg.siren_params()]
+            [
+                4,
+                16 + if linear_path { 4 } else { 0 },
+                cfg.siren_params(),
+                cfg.siren_params()
+            ]
         );
         for l in &r {
             assert!(l.mse < l.start_mse, "{l:?} did not improve");

@@ -42,7 +42,8 @@ fn capacity_levels_on_the_shipped_model() {
         .iter()
         .map(|l| l["dims"].as_u64().unwrap_or(0))
         .collect();
-    assert_eq!(dims, [64, 256, 1185, 1185]);
+    // The shipped φ has a linear path: its last level-2 values are h (256) and u (64).
+    assert_eq!(dims, [64, 256 + 64, 1185, 1185]);
     let f = |l: &serde_json::Value, k: &str| l[k].as_f64().unwrap_or(f64::NAN);
     for l in levels {
         assert!(f(l, "psnr_db") > f(l, "start_psnr_db"), "no progress: {l}");
