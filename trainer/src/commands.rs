@@ -249,7 +249,12 @@ fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
     if !run.0.join("data.sha256").exists() {
         crate::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
     }
-    training.config.epochs = a.epochs.max(training.epoch);
+    if training.config.epochs != a.epochs.max(training.epoch) {
+        // The run's config.json names the epoch it trains to (the model file's provenance
+        // copies it): a resumed run that goes further says so.
+        training.config.epochs = a.epochs.max(training.epoch);
+        crate::io::write_atomic(&run.config(), training.config.to_string().as_bytes())?;
+    }
     training.siren_op = a.siren_op;
     let checkpoint_every = std::time::Duration::try_from_secs_f64(a.checkpoint_every)
         .map_err(|e| anyhow!("--checkpoint-every {}: {e}", a.checkpoint_every))?;
