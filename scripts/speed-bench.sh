@@ -17,6 +17,12 @@ for op in composed fused; do
 done
 echo "# $H bench --stage train --backend flex --steps $STEPS --batch 128 --pixels 196 --siren-op fused --json"
 $H bench --stage train --backend flex --steps "$STEPS" --batch 128 --pixels 196 --siren-op fused --json
+# The shipped FashionMNIST φ (SiLU, linear path): the bench's train_epoch_s beside a real
+# epoch's metrics.csv seconds (docs/speed.md, "Real runs against the bench").
+for px in 0 196; do
+  echo "# $H bench --stage train --backend flex --steps 40 --batch 128 --pixels $px --hyper-activation silu --linear-path --json"
+  $H bench --stage train --backend flex --steps 40 --batch 128 --pixels $px --hyper-activation silu --linear-path --json
+done
 for op in composed fused; do
   echo "# $H bench --stage fit --backend flex --steps 5 --siren-op $op --json"
   $H bench --stage fit --backend flex --steps 5 --warmup 1 --siren-op $op --json

@@ -1,8 +1,10 @@
-//! The shipped model files are format version 2, converted losslessly from version 1 by
-//! `hyperinr upgrade` (2026-12-02): ReLU φ without a linear path, the fit settings the
-//! stored latents were fitted with, golden vectors that reproduce, and a version-1
-//! encoding that is the original file byte for byte (its length and CRC-32 are recorded
-//! here from the version-1 files).
+//! The shipped model files are format version 2. The shape models were converted
+//! losslessly from version 1 by `hyperinr upgrade` (2026-12-02): ReLU φ without a linear
+//! path, the fit settings the stored latents were fitted with, golden vectors that
+//! reproduce, and a version-1 encoding that is the original file byte for byte (its length
+//! and CRC-32 are recorded here from the version-1 files). The FashionMNIST models were
+//! trained with the recipe of `docs/recipe.md` and exported as version 2 directly: SiLU φ
+//! with a linear path, latents fitted with 100 steps; version 1 cannot hold them.
 
 use hyperinr_runtime::{Model, WorkspaceBuf};
 use hyperinr_shared::crc32::crc32;
@@ -10,9 +12,7 @@ use hyperinr_shared::{upgrade, FitSettings, HyperActivation, ModelFile};
 use hyperinr_tests::firmware::workspace_root;
 
 /// (file, length and CRC-32 of the version-1 file it was converted from).
-const SHIPPED: [(&str, usize, u32); 4] = [
-    ("models/fashion-mnist.hinr", 1_439_638, 0xc277_147f),
-    ("models/fashion-mnist-mcu.hinr", 782_642, 0xfead_fd13),
+const UPGRADED: [(&str, usize, u32); 2] = [
     ("models/modelnet10.hinr", 784_893, 0xc419_05d9),
     ("models/modelnet40.hinr", 915_483, 0xa0dc_8967),
 ];
@@ -30,9 +30,9 @@ const FIT: FitSettings = FitSettings {
 };
 
 #[test]
-fn shipped_models_are_version_2_and_convert_back_to_their_version_1_bytes() {
+fn upgraded_models_are_version_2_and_convert_back_to_their_version_1_bytes() {
     let root = workspace_root();
-    for (path, v1_len, v1_crc) in SHIPPED {
+    for (path, v1_len, v1_crc) in UPGRADED {
         let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(&bytes[4..6], &2u16.to_le_bytes(), "{path}: version");
         let model = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -53,5 +53,28 @@ fn shipped_models_are_version_2_and_convert_back_to_their_version_1_bytes() {
         let again = upgrade::parse_v1(&v1, FIT).unwrap().to_bytes().unwrap();
         assert_eq!(again, bytes, "{path}");
         assert_eq!(ModelFile::parse(&again).unwrap(), *model.file());
+    }
+}
+
+/// The FashionMNIST recipe's fit: as [`FIT`] but 100 steps (`scripts/train-fashion-mnist.sh`).
+const FIT_RECIPE: FitSettings = FitSettings { steps: 100, ..FIT };
+
+#[test]
+fn fashion_mnist_models_record_the_recipe_and_have_no_version_1_form() {
+    let root = workspace_root();
+    for (path, latents) in [
+        ("models/fashion-mnist.hinr", 10_000),
+        ("models/fashion-mnist-mcu.hinr", 1_000),
+    ] {
+        let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(&bytes[4..6], &2u16.to_le_bytes(), "{path}: version");
+        let model = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(model.hyper_activation(), HyperActivation::Silu, "{path}");
+        assert!(model.linear_path().is_some(), "{path}");
+        assert_eq!(*model.fit_settings(), FIT_RECIPE, "{path}");
+        assert_eq!(model.latent_count(), latents, "{path}");
+        let mut ws = WorkspaceBuf::new(&model);
+        assert_eq!(model.self_test(&mut ws.workspace()), Ok(4), "{path}");
+        assert!(upgrade::encode_v1(model.file()).is_err(), "{path}");
     }
 }

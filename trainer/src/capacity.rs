@@ -119,10 +119,10 @@ pub fn capacity_levels<B: TrainBackend>(
         Some(_) => Tensor::cat(vec![frozen.last_hidden(z.clone()), z], 1),
         None => frozen.last_hidden(z),
     })?;
-    let (h, r) = fitter.fit(FitLevel::LastHidden, h0, cfg.lr_hidden, &last_linear)?;
+    let (h, r) = fitter.fit(FitLevel::LastHidden, h0, cfg.lr_hidden, last_linear)?;
     reports.push(r);
 
-    let p0 = fitter.map_rows(&h, &last_linear)?;
+    let p0 = fitter.map_rows(&h, last_linear)?;
     let (_, r) = fitter.fit(FitLevel::SirenFromHypernet, p0, cfg.lr_siren, |p| p)?;
     reports.push(r);
 

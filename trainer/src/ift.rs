@@ -1725,21 +1725,32 @@ mod tests {
         hessians_of(tiny_config(), target_from_own_output)
     }
 
-    fn hessians_of(
-        cfg: HyperInrConfig,
-        target_from_own_output: bool,
-    ) -> (LossHessian, Vec<f64>, Vec<f64>) {
-        // A net and latent where J has full column rank (with 8 ReLUs, some seeds leave
-        // fewer than 4 active and J rank-deficient).
-        let (net, z) = (0..100)
-            .map(|seed| (cfg.init::<Ad32>(seed, &Default::default()), latent(1, 4)))
-            .find(|(net, z)| {
-                let j = jacobian(net, z).unwrap();
+    /// A net of `cfg` and a latent where J has full column rank (with 8 ReLUs, some seeds
+    /// leave fewer than 4 active and J rank-deficient).
+    fn well_conditioned(cfg: &HyperInrConfig) -> (HyperNet<Ad32>, Vec<f32>) {
+        let z = latent(1, 4);
+        let net = (0..100)
+            .map(|seed| cfg.init::<Ad32>(seed, &Default::default()))
+            .find(|net| {
+                let j = jacobian(net, &z).unwrap();
                 jacobian_spectrum(&j.matrix, j.rows, j.cols)
                     .condition
                     .is_some_and(|c| c < 1e3)
             })
             .unwrap();
+        (net, z)
+    }
+
+    /// The host SIREN loss of `cfg` for `values` at `coords`.
+    fn host_siren_of<'a>(cfg: &'a HyperInrConfig, coords: &[f32], values: &[f32]) -> HostSiren<'a> {
+        HostSiren::new(cfg, IftTarget { coords, values }).unwrap()
+    }
+
+    fn hessians_of(
+        cfg: HyperInrConfig,
+        target_from_own_output: bool,
+    ) -> (LossHessian, Vec<f64>, Vec<f64>) {
+        let (net, z) = well_conditioned(&cfg);
         let coords = coords_f32(7, 6);
         let mlp = HostMlp::from_hypernet(&net);
         let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
@@ -1801,14 +1812,7 @@ mod tests {
             .mean();
         let burn_loss = values_f64(loss.clone())[0];
         let burn_grad = values_f64(pt.grad(&loss.backward()).unwrap());
-        let siren = HostSiren::new(
-            &cfg,
-            IftTarget {
-                coords: &coords,
-                values: &target,
-            },
-        )
-        .unwrap();
+        let siren = host_siren_of(&cfg, &coords, &target);
         let pc: Vec<C64> = p.iter().map(|&v| C64::new(f64::from(v), 0.0)).collect();
         let (l, g) = siren.loss_grad(&pc);
         assert!(
@@ -1869,28 +1873,13 @@ mod tests {
             assert!(err < 1e-5, "linear {linear}: relative error {err}");
             assert!(rel_frobenius(&h.grad, &grad) < 1e-5);
             // φ's own term alone, at the same latent: what a Jᵀ ∇²_p L J-only Hessian misses.
-            let net = (0..100)
-                .map(|seed| cfg.init::<Ad32>(seed, &Default::default()))
-                .find(|net| {
-                    let j = jacobian(net, &latent(1, 4)).unwrap();
-                    jacobian_spectrum(&j.matrix, j.rows, j.cols)
-                        .condition
-                        .is_some_and(|c| c < 1e3)
-                })
-                .unwrap();
+            let (net, z) = well_conditioned(&cfg);
             let mlp = HostMlp::from_hypernet(&net);
-            let z64: Vec<f64> = latent(1, 4).iter().map(|&v| f64::from(v)).collect();
-            let jac = jacobian(&net, &latent(1, 4)).unwrap();
+            let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
+            let jac = jacobian(&net, &z).unwrap();
             let coords = coords_f32(7, 6);
             let target: Vec<f32> = (0..42).map(|i| ((i * 13 % 7) as f32) / 7.0).collect();
-            let siren = HostSiren::new(
-                &cfg,
-                IftTarget {
-                    coords: &coords,
-                    values: &target,
-                },
-            )
-            .unwrap();
+            let siren = host_siren_of(&cfg, &coords, &target);
             let p: Vec<C64> = jac.params.iter().map(|&v| C64::new(v, 0.0)).collect();
             let g: Vec<f64> = siren.loss_grad(&p).1.iter().map(|c| c.re).collect();
             let term = mlp.weighted_curvature(&z64, &g).expect("SiLU is smooth");

@@ -187,6 +187,11 @@ fn flipped_checkpoint_byte_is_caught_by_its_checksum() {
 /// Runs [`train_epochs`] to completion (resuming if asked).
 fn train_to(run: &Path, epochs: u32, resume: bool) {
     let extra: &[&str] = if resume { &["--resume"] } else { &[] };
+    train_to_with(run, epochs, extra);
+}
+
+/// Runs [`train_epochs`] with `extra` to completion.
+fn train_to_with(run: &Path, epochs: u32, extra: &[&str]) {
     let out = train_epochs(run, epochs, extra).output().unwrap();
     assert!(
         out.status.success(),
@@ -325,14 +330,7 @@ fn sparse_checkpoints_still_end_with_the_last_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let (every, sparse) = (dir.path().join("every"), dir.path().join("sparse"));
     train_to(&every, 3, false);
-    let out = train_epochs(&sparse, 3, &["--checkpoint-every", "3600"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    train_to_with(&sparse, 3, &["--checkpoint-every", "3600"]);
     let epoch = |run: &Path| {
         u64::from_le_bytes(
             sections(&run.join("checkpoint.bin"))[1][..8]
