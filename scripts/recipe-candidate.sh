@@ -43,8 +43,7 @@ line = {"name": n, "epochs": int(e), "flags": flags, "classifier_flags": clf,
   "classifier_s": round(t3 - t2, 1)}
 ift = json.loads(ift)
 if ift is not None:
-    s = ift.get("summary", ift)
-    line["ift_full_rank_fraction"] = s["full_rank_fraction"]
-    line["ift_rank_median"] = s["rank_median"]
+    line["ift_full_rank_fraction"] = ift["full_rank_fraction"]
+    line["ift_rank_median"] = ift["rank_median"]
 print(json.dumps(line))
 PY

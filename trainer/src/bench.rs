@@ -209,8 +209,8 @@ fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
     // Synthetic 28×28 images: the cost of a step does not depend on pixel values. Training
     // gets as many as the real training split, visited in a shuffled order as an epoch
     // visits them: gathering images and latents out of 43 MB and 14 MB tables at random is
-    // part of a real step's cost (out of 512 images, in cache, the step was ≈ 15 % faster
-    // than a real epoch's).
+    // part of a real step's cost (with 512 images, all in cache, real epochs took ≈ 22 %
+    // longer than the bench predicted; docs/speed.md).
     let n = match a.stage {
         Stage::Train => TRAIN_IMAGES,
         Stage::Fit => batch * 4,
