@@ -25,9 +25,10 @@
 //! never differentiated twice); for a smooth φ (SiLU) it is the complex-step derivative of
 //! `∇_z (gᵀ φ)` with `g = ∇_p L` held fixed ([`HostMlp::weighted_curvature`]).
 //! This part runs on the host in f64 rather than on a burn f64 backend on purpose: burn
-//! 0.21 fixes a device's default float dtype process-wide on first use, and `NdArray<f32>` and `NdArray<f64>` share one device, so an f64 burn
-//! backend in the same process as the trainer's f32 one silently computes in whichever dtype
-//! came first (and breaks `to_vec::<f32>()` elsewhere when f64 wins).
+//! 0.21 fixes a device's default float dtype process-wide on first use, and `NdArray<f32>`
+//! and `NdArray<f64>` share one device, so an f64 burn backend in the same process as the
+//! trainer's f32 one silently computes in whichever dtype came first (and breaks
+//! `to_vec::<f32>()` elsewhere when f64 wins).
 
 use crate::export::{hypernet_from_file, model_config_from_file};
 use crate::model::{HyperInrConfig, HyperNet};
