@@ -51,5 +51,8 @@ if [ "${SKIP_CUDA_CHECK:-0}" != 1 ]; then
   cargo check -p hyperinr-trainer --features cuda
 fi
 
+step "the dataset readers' fuzz targets build against hyperinr-data (no burn)"
+cargo check -q --manifest-path datasets/fuzz/Cargo.toml --bins
+
 step "tests"
 cargo test --workspace --release

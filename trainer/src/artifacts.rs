@@ -1,15 +1,15 @@
 //! Files a run directory holds between pipeline stages: fitted latents and the classifier.
 
 use crate::classifier::TrainedClassifier;
-use crate::data::SplitName;
 use anyhow::{bail, Context, Result};
+use hyperinr_data::Split;
 use std::path::Path;
 
 /// Latents of one split with their labels and dataset indices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LatentFile {
     /// The split.
-    pub split: SplitName,
+    pub split: Split,
     /// Latent length.
     pub dim: usize,
     /// `len × dim` values.
@@ -32,16 +32,16 @@ impl LatentFile {
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut out = LATENT_MAGIC.to_vec();
         out.push(match self.split {
-            SplitName::Train => 0,
-            SplitName::Val => 1,
-            SplitName::Test => 2,
+            Split::Train => 0,
+            Split::Val => 1,
+            Split::Test => 2,
         });
         out.extend_from_slice(&(self.len() as u64).to_le_bytes());
         out.extend_from_slice(&(self.dim as u64).to_le_bytes());
-        out.extend_from_slice(&crate::io::f32s_to_bytes(&self.values));
+        out.extend_from_slice(&hyperinr_data::io::f32s_to_bytes(&self.values));
         out.extend_from_slice(&self.labels);
         out.extend_from_slice(&hyperinr_shared::write::u32_bytes(&self.indices));
-        crate::io::write_atomic(path, &out)
+        hyperinr_data::io::write_atomic(path, &out)
     }
 
     /// Reads [`LatentFile::save`] output, naming the file in errors.
@@ -52,9 +52,9 @@ impl LatentFile {
             bail!("{p}: offset 0: not a hyperinr latent file");
         }
         let split = match b[8] {
-            0 => SplitName::Train,
-            1 => SplitName::Val,
-            2 => SplitName::Test,
+            0 => Split::Train,
+            1 => Split::Val,
+            2 => Split::Test,
             x => bail!("{p}: offset 8: unknown split tag {x}"),
         };
         let n = u64::from_le_bytes(b[9..17].try_into()?) as usize;
@@ -73,7 +73,7 @@ impl LatentFile {
         Ok(LatentFile {
             split,
             dim,
-            values: crate::io::bytes_to_f32s(&b[25..v_end]),
+            values: hyperinr_data::io::bytes_to_f32s(&b[25..v_end]),
             labels: b[v_end..v_end + n].to_vec(),
             indices: b[v_end + n..]
                 .chunks_exact(4)
@@ -109,7 +109,7 @@ pub fn save_classifier(c: &TrainedClassifier, path: &Path) -> Result<()> {
         inv_std: c.inv_std.clone(),
         layers: c.layers.clone(),
     };
-    crate::io::write_atomic(path, serde_json::to_string(&j)?.as_bytes())
+    hyperinr_data::io::write_atomic(path, serde_json::to_string(&j)?.as_bytes())
 }
 
 /// Loads [`save_classifier`] output.

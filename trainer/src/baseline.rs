@@ -21,11 +21,11 @@
 
 use crate::backend::{dispatch, BackendKind};
 use crate::classifier::{accuracy, train_classifier, ClassifierConfig};
-use crate::data::SplitName;
 use crate::eval::{true_udf_at, EvalReport, UDF_PROBES};
 use crate::samples::{class_names, cube_probes, load_samples, DatasetKind, Samples, UdfConfig};
 use anyhow::{anyhow, bail, Result};
 use burn::tensor::backend::AutodiffBackend;
+use hyperinr_data::Split;
 use nalgebra::{DMatrix, SymmetricEigen};
 use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
@@ -67,8 +67,8 @@ pub struct BaselineArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// The split evaluated (PCA and classifier are always fitted on the training split).
-    #[arg(long, value_enum, default_value_t = SplitName::Test)]
-    pub split: SplitName,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
     /// Evaluate only the first N samples of the split (0 = all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
@@ -414,7 +414,7 @@ fn baseline_on<B: AutodiffBackend>(device: &B::Device, a: &BaselineArgs) -> Resu
     let udf = UdfConfig::new().with_clamp(a.udf_clamp);
     let shapes = a.dataset.is_shapes();
     let (lo, hi) = (0.0, if shapes { a.udf_clamp as f64 } else { 1.0 });
-    let train = load_samples(a.dataset, &data, SplitName::Train, a.train_limit, &udf, 0)?;
+    let train = load_samples(a.dataset, &data, Split::Train, a.train_limit, &udf, 0)?;
     let (train_x, d) = sample_values(&train, a.udf_clamp)?;
     if a.dim == 0 || a.dim > d {
         bail!(

@@ -8,7 +8,6 @@
 
 use crate::backend::{dispatch, BackendKind};
 use crate::cubecl_config::{CubeclArgs, LogCounts};
-use crate::data::ImageSet;
 use crate::fitting::{fit_step, FitConfig};
 use crate::latents::LatentTable;
 use crate::model::HyperInrConfig;
@@ -16,6 +15,7 @@ use crate::siren_op::{SirenOp, TrainBackend};
 use crate::training::{Training, TrainingConfig};
 use anyhow::{Context, Result};
 use burn::module::Module;
+use hyperinr_data::fashion::ImageSet;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 

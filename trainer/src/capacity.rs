@@ -311,8 +311,8 @@ fn mean(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::ImageSet;
     use burn::backend::{Autodiff, NdArray};
+    use hyperinr_data::fashion::ImageSet;
 
     type Ad = Autodiff<NdArray<f32>>;
 

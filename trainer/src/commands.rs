@@ -3,7 +3,6 @@
 use crate::artifacts::{load_classifier, save_classifier, LatentFile};
 use crate::backend::{dispatch, BackendKind};
 use crate::classifier::{accuracy, train_classifier, ClassifierConfig};
-use crate::data::{ImageSet, SplitName, FASHION_CLASSES};
 use crate::eval::{evaluate, evaluate_shapes, run_sample, EvalReport};
 use crate::export::{dequantized_latents, hypernet_from_file, model_config_from_file};
 use crate::fitting::{fit_latents, FitConfig};
@@ -12,6 +11,8 @@ use crate::siren_op::{SirenOp, TrainBackend};
 use crate::training::{RunDir, Training, TrainingConfig};
 use anyhow::{anyhow, bail, Context, Result};
 use burn::tensor::backend::AutodiffBackend;
+use hyperinr_data::fashion::{ImageSet, FASHION_CLASSES};
+use hyperinr_data::Split;
 use hyperinr_runtime::Model;
 use std::path::{Path, PathBuf};
 
@@ -175,7 +176,7 @@ fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
     } else {
         (UdfConfig::new().with_queries(a.queries), a.seed)
     };
-    let samples = load_samples(a.dataset, &data, SplitName::Train, a.limit, &udf, seed)?;
+    let samples = load_samples(a.dataset, &data, Split::Train, a.limit, &udf, seed)?;
     let mut training = if resuming {
         let mut t = Training::<B>::load(&run.checkpoint(), Some(&samples), device)?;
         eprintln!("resuming {} after epoch {}", run.0.display(), t.epoch);
@@ -209,7 +210,7 @@ fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
             );
             // The run's config.json says what the next epochs use; the checkpoint
             // written after the next epoch carries the same values.
-            crate::io::write_atomic(&run.config(), t.config.to_string().as_bytes())?;
+            hyperinr_data::io::write_atomic(&run.config(), t.config.to_string().as_bytes())?;
         }
         t
     } else {
@@ -242,18 +243,18 @@ fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
             config.udf = Some(udf);
         }
         config.validate()?;
-        crate::io::write_atomic(&run.config(), config.to_string().as_bytes())?;
-        crate::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
+        hyperinr_data::io::write_atomic(&run.config(), config.to_string().as_bytes())?;
+        hyperinr_data::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
         Training::<B>::new(config, &samples, device)
     };
     if !run.0.join("data.sha256").exists() {
-        crate::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
+        hyperinr_data::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
     }
     if training.config.epochs != a.epochs.max(training.epoch) {
         // The run's config.json names the epoch it trains to (the model file's provenance
         // copies it): a resumed run that goes further says so.
         training.config.epochs = a.epochs.max(training.epoch);
-        crate::io::write_atomic(&run.config(), training.config.to_string().as_bytes())?;
+        hyperinr_data::io::write_atomic(&run.config(), training.config.to_string().as_bytes())?;
     }
     training.siren_op = a.siren_op;
     let checkpoint_every = std::time::Duration::try_from_secs_f64(a.checkpoint_every)
@@ -261,7 +262,7 @@ fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
     training.run(&samples, &run, a.quiet, checkpoint_every)?;
     // The jointly trained latents, in the same file format as fitted ones.
     LatentFile {
-        split: SplitName::Train,
+        split: Split::Train,
         dim: training.latents.dim,
         values: training.latents.values.clone(),
         labels: samples.labels().to_vec(),
@@ -279,7 +280,7 @@ pub struct FitArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     #[arg(long, value_enum)]
-    pub split: SplitName,
+    pub split: Split,
     /// Fit only the first N samples of the split (0 = all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
@@ -351,7 +352,7 @@ fn fit_on<B: TrainBackend>(device: &B::Device, a: FitArgs) -> Result<()> {
         indices: samples.indices().to_vec(),
     }
     .save(&run.latents(&name))?;
-    crate::io::write_atomic(
+    hyperinr_data::io::write_atomic(
         &run.0.join(format!("fit-{name}.json")),
         fit_cfg.to_string().as_bytes(),
     )?;
@@ -451,7 +452,7 @@ fn classifier_on<B: AutodiffBackend>(device: &B::Device, a: ClassifierArgs) -> R
         );
     }
     save_classifier(&clf, &run.0.join("classifier.json"))?;
-    crate::io::write_atomic(
+    hyperinr_data::io::write_atomic(
         &run.0.join("classifier-config.json"),
         cfg.to_string().as_bytes(),
     )?;
@@ -544,7 +545,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
         training_config: &cfg_text,
         golden_coords,
     })?;
-    crate::io::write_atomic(&a.out, &bytes)?;
+    hyperinr_data::io::write_atomic(&a.out, &bytes)?;
     // Float model (float latents, float classifier) vs the int8 file, on the stored latents.
     let float_acc = accuracy(&clf.predict(&latents.values), &latents.labels);
     let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{e}"))?;
@@ -582,8 +583,8 @@ pub struct EvalArgs {
     /// The dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = SplitName::Test)]
-    pub split: SplitName,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
     /// Evaluate only the first N samples (0 = all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
@@ -815,9 +816,9 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
             })
         }
         hyperinr_shared::InputKind::PointCloud { .. } => {
-            let mut cloud = crate::npy::read_npy_points(&a.input)?;
-            crate::pointcloud::normalize_unit_sphere(&mut cloud);
-            let set = crate::pointcloud::PointCloudSet {
+            let mut cloud = hyperinr_data::npy::read_npy_points(&a.input)?;
+            hyperinr_data::clouds::normalize_unit_sphere(&mut cloud);
+            let set = hyperinr_data::clouds::PointCloudSet {
                 clouds: vec![cloud],
                 labels: vec![0],
                 class_names: vec![],
@@ -858,7 +859,7 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
             {
                 Ok(points) => format!(
                     "reconstruction Chamfer {:.4} (ε {eps})",
-                    crate::pointcloud::chamfer_distance(shapes.clouds.cloud(0), &points)?
+                    crate::geometry::chamfer_distance(shapes.clouds.cloud(0), &points)?
                 ),
                 Err(e) => format!("no reconstructed surface: {e}"),
             }
@@ -971,9 +972,9 @@ pub fn render(a: RenderArgs) -> Result<()> {
     let kind = DatasetKind::from_name(model.config().dataset)
         .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     let split = match model.file().latents.split {
-        hyperinr_shared::Split::Train => SplitName::Train,
-        hyperinr_shared::Split::Validation => SplitName::Val,
-        hyperinr_shared::Split::Test => SplitName::Test,
+        hyperinr_shared::Split::Train => Split::Train,
+        hyperinr_shared::Split::Validation => Split::Val,
+        hyperinr_shared::Split::Test => Split::Test,
     };
     let data = data_dir(kind, &a.data)?;
     let samples = load_samples(kind, &data, split, 0, &model_udf(&model), 0)?;
@@ -1051,9 +1052,9 @@ pub struct SubsetArgs {
 pub fn make_subset(a: SubsetArgs) -> Result<()> {
     let from = data_dir(a.dataset, &a.from)?;
     if !a.dataset.is_shapes() {
-        return crate::data::make_subset(&from, &a.to, a.train, a.test);
+        return hyperinr_data::fashion::make_subset(&from, &a.to, a.train, a.test);
     }
-    let summary = crate::pointcloud::make_pointcloud_subset(
+    let summary = hyperinr_data::clouds::make_pointcloud_subset(
         &from,
         &a.to,
         a.dataset.class_filter(),
@@ -1122,7 +1123,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         checkpoint_every: 60.0,
         quiet: true,
     })?;
-    for split in [SplitName::Train, SplitName::Val, SplitName::Test] {
+    for split in [Split::Train, Split::Val, Split::Test] {
         say(&format!("fitting {split:?} latents (φ frozen)"));
         fit(FitArgs {
             run: run.clone(),
@@ -1161,7 +1162,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         model: model.clone(),
         dataset: DatasetKind::FashionMnist,
         data: Some(a.data.clone()),
-        split: SplitName::Test,
+        split: Split::Test,
         limit: 0,
         fit: false,
         // The file records the fit above: `--fit` repeats it.
@@ -1200,8 +1201,8 @@ pub struct IftArgs {
     #[arg(long, default_value_t = 2048)]
     pub queries: usize,
     /// The split of the model's stored latents (checked against the file).
-    #[arg(long, value_enum, default_value_t = SplitName::Test)]
-    pub split: SplitName,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
     /// Analyse the first N stored latents.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -1223,8 +1224,8 @@ pub struct CapacityArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// A split for tuning choices: validation by default, not test.
-    #[arg(long, value_enum, default_value_t = SplitName::Val)]
-    pub split: SplitName,
+    #[arg(long, value_enum, default_value_t = Split::Val)]
+    pub split: Split,
     /// The first N samples of the split.
     #[arg(long, default_value_t = 256)]
     pub limit: usize,

@@ -2,10 +2,10 @@
 //! of runtime reconstructions (PSNR for images; Chamfer distance and the UDF's RMSE at fixed
 //! probe points for shapes), on stored latents or on freshly fitted ones.
 
-use crate::data::ImageSet;
-use crate::pointcloud::{chamfer_distance, CloudIndex, SurfaceSearch};
+use crate::geometry::{chamfer_distance, CloudIndex, SurfaceSearch};
 use crate::samples::{cube_probes, ShapeSet};
 use anyhow::{anyhow, Result};
+use hyperinr_data::fashion::ImageSet;
 use hyperinr_runtime::Model;
 
 /// Points extracted from each reconstructed shape for the Chamfer distance.

@@ -389,9 +389,9 @@ pub fn read_model_file(path: &std::path::Path) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::SplitName;
     use crate::model::{image_coords, siren_forward};
     use burn::tensor::{Tensor, TensorData};
+    use hyperinr_data::Split;
 
     type Cpu = burn::backend::NdArray<f32>;
 
@@ -413,7 +413,7 @@ mod tests {
         cfg.linear_path = linear_path;
         let net = cfg.init::<Cpu>(seed, &device);
         let latents = LatentFile {
-            split: SplitName::Test,
+            split: Split::Test,
             dim: 8,
             values: (0..24)
                 .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.1)
@@ -606,7 +606,7 @@ mod tests {
         let net = cfg.init::<Cpu>(1, &device);
         cfg.linear_path = false;
         let latents = LatentFile {
-            split: SplitName::Test,
+            split: Split::Test,
             dim: 4,
             values: vec![0.1; 4],
             labels: vec![0],

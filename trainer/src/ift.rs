@@ -1171,7 +1171,7 @@ pub fn histogram_png(path: &Path, panels: &[HistogramPanel<'_>]) -> Result<()> {
         let mut writer = enc.write_header()?;
         writer.write_image_data(&canvas.rgb)?;
     }
-    crate::io::write_atomic(path, &bytes)
+    hyperinr_data::io::write_atomic(path, &bytes)
 }
 
 /// The IFT histograms of a report: log10 σ_min(J), log10 cond(J), log10 λ_min(∇²L)
@@ -2023,15 +2023,15 @@ mod tests {
     fn small_model() -> (Vec<u8>, Vec<Vec<f32>>) {
         use crate::artifacts::LatentFile;
         use crate::classifier::TrainedClassifier;
-        use crate::data::SplitName;
         use crate::export::{export, hypernet_rows, ExportInput};
+        use hyperinr_data::Split;
         let mut cfg = HyperInrConfig::new();
         cfg.latent_dim = 8;
         cfg.hyper_hidden = vec![16];
         cfg.siren_hidden = vec![8, 8];
         let net = cfg.init::<burn::backend::NdArray<f32>>(3, &Default::default());
         let latents = LatentFile {
-            split: SplitName::Test,
+            split: Split::Test,
             dim: 8,
             values: (0..24)
                 .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.1)

@@ -100,7 +100,7 @@ impl LatentTable {
         out.extend_from_slice(&(self.dim as u64).to_le_bytes());
         out.extend_from_slice(&(self.len() as u64).to_le_bytes());
         for part in [&self.values, &self.m, &self.v] {
-            out.extend_from_slice(&crate::io::f32s_to_bytes(part));
+            out.extend_from_slice(&hyperinr_data::io::f32s_to_bytes(part));
         }
         for s in &self.steps {
             out.extend_from_slice(&s.to_le_bytes());
@@ -126,7 +126,9 @@ impl LatentTable {
                 bytes.len()
             );
         }
-        let f = |k: usize| crate::io::bytes_to_f32s(&bytes[16 + k * n * 4..16 + (k + 1) * n * 4]);
+        let f = |k: usize| {
+            hyperinr_data::io::bytes_to_f32s(&bytes[16 + k * n * 4..16 + (k + 1) * n * 4])
+        };
         let steps = bytes[16 + 12 * n..]
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))

@@ -305,7 +305,7 @@ impl Canvas {
             enc.set_depth(png::BitDepth::Eight);
             enc.write_header()?.write_image_data(&self.rgb)?;
         }
-        crate::io::write_atomic(path, &buf)
+        hyperinr_data::io::write_atomic(path, &buf)
     }
 }
 

@@ -13,7 +13,7 @@ pub fn write_gray_png(path: &Path, width: usize, height: usize, pixels: &[u8]) -
         let mut w = enc.write_header()?;
         w.write_image_data(pixels)?;
     }
-    crate::io::write_atomic(path, &buf)
+    hyperinr_data::io::write_atomic(path, &buf)
 }
 
 /// A grid with one row per sample pair: `pairs` of (original, reconstruction) images of

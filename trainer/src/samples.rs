@@ -7,13 +7,12 @@
 //! query points drawn afresh for every `draw` (the epoch in training, the step in fitting)
 //! with their clamped unsigned distance to the cloud as target. 2D and 3D differ only here.
 
-use crate::data::{load_fashion_mnist, ImageSet, SplitName, FASHION_CLASSES};
-use crate::pointcloud::{
-    load_point_clouds, split_validation, CloudIndex, CloudSplit, PointCloudSet, UdfSampler,
-    MODELNET10_CLASSES,
-};
+use crate::geometry::{CloudIndex, UdfSampler};
 use anyhow::{anyhow, bail, Result};
 use burn::config::Config;
+use hyperinr_data::clouds::{load_point_clouds, PointCloudSet, MODELNET10_CLASSES};
+use hyperinr_data::fashion::{load_fashion_mnist, ImageSet, FASHION_CLASSES};
+use hyperinr_data::Split;
 use std::path::Path;
 
 /// The datasets the CLI knows.
@@ -148,8 +147,8 @@ impl ShapeSet {
     /// Query points (`m × 3`, point-major) and clamped distances of shape `row` for `draw`.
     /// The stream depends on the shape's dataset index, not on its position in a batch.
     pub fn queries(&self, row: usize, draw: u64) -> Result<(Vec<f32>, Vec<f32>)> {
-        let stream = crate::pointcloud::mix_seed(
-            crate::pointcloud::mix_seed(self.seed, self.clouds.indices[row] as u64),
+        let stream = crate::geometry::mix_seed(
+            crate::geometry::mix_seed(self.seed, self.clouds.indices[row] as u64),
             draw,
         );
         self.sampler
@@ -345,7 +344,7 @@ pub fn class_names(samples: &Samples) -> Vec<String> {
 pub fn load_samples(
     kind: DatasetKind,
     data: &Path,
-    split: SplitName,
+    split: Split,
     limit: usize,
     udf: &UdfConfig,
     seed: u64,
@@ -353,16 +352,7 @@ pub fn load_samples(
     let samples = match kind {
         DatasetKind::FashionMnist => Samples::Images(load_fashion_mnist(data, split)?),
         _ => {
-            let folder = match split {
-                SplitName::Test => CloudSplit::Test,
-                _ => CloudSplit::Train,
-            };
-            let set = load_point_clouds(data, folder, kind.class_filter())?;
-            let set = match split {
-                SplitName::Test => set,
-                SplitName::Train => split_validation(&set).0,
-                SplitName::Val => split_validation(&set).1,
-            };
+            let set = load_point_clouds(data, split, kind.class_filter())?;
             Samples::Shapes(ShapeSet::new(set, udf.clone(), seed)?)
         }
     };

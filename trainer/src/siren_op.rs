@@ -546,9 +546,9 @@ mod tests {
 
     #[test]
     fn twenty_training_steps_give_the_same_losses() {
-        use crate::data::ImageSet;
         use crate::samples::Samples;
         use crate::training::{Training, TrainingConfig};
+        use hyperinr_data::fashion::ImageSet;
         let mut rng = rand::rngs::StdRng::seed_from_u64(2);
         // Smooth 28×28 images (a blob each) so the losses move.
         let n = 40;

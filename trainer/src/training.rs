@@ -661,8 +661,8 @@ impl<B: TrainBackend> Training<B> {
             if self.epoch == self.config.epochs || last_checkpoint.elapsed() >= checkpoint_every {
                 // Metrics first: a crash between the two writes leaves an extra row, which
                 // resume drops (it keeps one row per checkpointed epoch), never a missing one.
-                crate::io::write_atomic(&run.metrics(), metrics.as_bytes())?;
-                crate::io::write_atomic(&run.checkpoint(), &self.checkpoint_bytes()?)?;
+                hyperinr_data::io::write_atomic(&run.metrics(), metrics.as_bytes())?;
+                hyperinr_data::io::write_atomic(&run.checkpoint(), &self.checkpoint_bytes()?)?;
                 last_checkpoint = Instant::now();
             }
             if quiet {
@@ -681,7 +681,7 @@ impl<B: TrainBackend> Training<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::ImageSet;
+    use hyperinr_data::fashion::ImageSet;
 
     /// `n` 8×8 images; pixel `i` of the concatenated images has value `value(i)`.
     fn images_8x8(n: usize, value: impl Fn(usize) -> u8) -> Samples {

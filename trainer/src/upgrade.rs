@@ -98,7 +98,7 @@ fn short(v: f32) -> serde_json::Value {
 pub fn upgrade(a: UpgradeArgs) -> Result<()> {
     let v1 = crate::export::read_model_file(&a.input)?;
     let (v2, fit) = upgrade_bytes(&v1, &a).map_err(|e| anyhow!("{}: {e}", a.input.display()))?;
-    crate::io::write_atomic(&a.output, &v2)?;
+    hyperinr_data::io::write_atomic(&a.output, &v2)?;
     let golden = Model::from_bytes(&v2)
         .map(|m| m.file().golden.len())
         .unwrap_or(0);

@@ -4,8 +4,8 @@
 //!
 //! Datasets are copies of the in-repo FashionMNIST and ModelNet10 subsets with one file
 //! damaged; models are `models/fashion-mnist-mcu.hinr` with bytes changed, or synthetic ones.
-//! (The NPY reader's cases are also unit tests in `src/pointcloud.rs`, the IDX reader's in
-//! `src/data.rs`; both readers are fuzzed in `trainer/fuzz/`.)
+//! (The NPY reader's cases are also unit tests in `datasets/src/clouds.rs`, the IDX reader's in
+//! `datasets/src/fashion.rs`; both readers are fuzzed in `datasets/fuzz/`.)
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

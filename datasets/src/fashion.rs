@@ -1,6 +1,7 @@
 //! FashionMNIST in the official IDX format (plain or gzip), splits, and the in-repo subset.
 
 use crate::idx::{parse_idx, read_maybe_gz};
+use crate::Split;
 use anyhow::{bail, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -18,30 +19,6 @@ pub const FASHION_CLASSES: [&str; 10] = [
     "bag",
     "ankle boot",
 ];
-
-/// Which part of a dataset.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-pub enum SplitName {
-    /// The training file minus its validation tail.
-    Train,
-    /// The tail of the training file held out for tuning.
-    Val,
-    /// The official test file.
-    Test,
-}
-
-impl SplitName {
-    /// The format's split tag.
-    pub fn to_format(self) -> hyperinr_shared::Split {
-        match self {
-            SplitName::Train => hyperinr_shared::Split::Train,
-            SplitName::Val => hyperinr_shared::Split::Validation,
-            SplitName::Test => hyperinr_shared::Split::Test,
-        }
-    }
-}
 
 /// Grayscale images with labels, row-major `u8` pixels.
 #[derive(Clone, Debug)]
@@ -62,6 +39,11 @@ impl ImageSet {
     /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
+    }
+
+    /// Whether the set holds no images.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Pixels per image.
@@ -183,14 +165,14 @@ pub fn validation_count(train_len: usize) -> usize {
 }
 
 /// Loads `split` of the FashionMNIST files in `dir`.
-pub fn load_fashion_mnist(dir: &Path, split: SplitName) -> Result<ImageSet> {
+pub fn load_fashion_mnist(dir: &Path, split: Split) -> Result<ImageSet> {
     match split {
-        SplitName::Test => load_idx_pair(dir, "t10k"),
-        SplitName::Train | SplitName::Val => {
+        Split::Test => load_idx_pair(dir, "t10k"),
+        Split::Train | Split::Val => {
             let all = load_idx_pair(dir, "train")?;
             let val = validation_count(all.len());
             let cut = all.len() - val;
-            Ok(if split == SplitName::Train {
+            Ok(if split == Split::Train {
                 all.slice(0..cut)
             } else {
                 let mut v = all.slice(cut..all.len());

@@ -1,18 +1,12 @@
 //! Writes the seed corpora of the `idx` and `npy` fuzz targets: a few small, valid files
-//! (checked with the trainer's own readers before they are written). Deterministic: the
+//! (checked with `hyperinr-data`'s own readers before they are written). Deterministic: the
 //! same bytes on every run.
 //!
 //! ```text
 //! cargo +nightly run --release --bin make_corpus -- corpus
 //! ```
 
-#[allow(dead_code)]
-#[path = "../../../src/idx.rs"]
-mod idx;
-#[allow(dead_code)]
-#[path = "../../../src/npy.rs"]
-mod npy;
-
+use hyperinr_data::{idx, npy};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

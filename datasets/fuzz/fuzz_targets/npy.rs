@@ -1,5 +1,5 @@
-//! Fuzz target `npy`: any byte string through the trainer's NPY point-cloud reader
-//! (`trainer/src/npy.rs`, compiled here as it is), `parse_npy_points`.
+//! Fuzz target `npy`: any byte string through the NPY point-cloud reader of
+//! `hyperinr-data` (`datasets/src/npy.rs`), `parse_npy_points`.
 //!
 //! Beyond "never panics" (and, under AddressSanitizer, no memory error), it checks:
 //! - every error names the file and the byte offset (`fuzz.npy: offset N: …`);
@@ -8,9 +8,7 @@
 //!   `npy_points_bytes` writes a file that parses back to the same bits.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/npy.rs"]
-mod npy;
+use hyperinr_data::npy;
 
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! IDX files (the MNIST / FashionMNIST container) of unsigned bytes, plain or gzip.
 //!
-//! Self-contained (std + anyhow + flate2) on purpose: the fuzz target in `trainer/fuzz`
-//! compiles this file on its own, without burn. Every error names the file and the byte offset
+//! Part of the burn-free `hyperinr-data` crate, which the fuzz target (`datasets/fuzz`) builds
+//! against. Every error names the file and the byte offset
 //! of what is wrong.
 
 use anyhow::{bail, Context, Result};

@@ -1,5 +1,5 @@
-//! Fuzz target `idx`: any byte string through the trainer's IDX reader
-//! (`trainer/src/idx.rs`, compiled here as it is): gzip detection and decompression
+//! Fuzz target `idx`: any byte string through the IDX reader of
+//! `hyperinr-data` (`datasets/src/idx.rs`): gzip detection and decompression
 //! (`gunzip_if_gz`, what `read_maybe_gz` does after reading the file), then `parse_idx`
 //! for one dimension (label files) and three (image files).
 //!
@@ -13,9 +13,7 @@
 //!   dimensions.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/idx.rs"]
-mod idx;
+use hyperinr_data::idx;
 
 use libfuzzer_sys::fuzz_target;
 use std::io::Write;

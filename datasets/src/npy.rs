@@ -1,7 +1,7 @@
 //! NPY files holding point clouds: little-endian `float32` arrays of shape `(N, 3)`.
 //!
-//! Self-contained (std + anyhow) on purpose: the fuzz target in `trainer/fuzz` compiles this
-//! file on its own, without burn, so that libFuzzer reaches the parser at full speed.
+//! Part of the burn-free `hyperinr-data` crate, so that the fuzz target (`datasets/fuzz`)
+//! builds in a minute and libFuzzer reaches the parser at full speed.
 //! Every error names the file and the byte offset of what is wrong.
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -135,7 +135,7 @@ pub fn parse_npy_points(bytes: &[u8], path: &Path) -> Result<Vec<f32>> {
     Ok(values)
 }
 
-// Used by the tests and by the fuzz target's round-trip check (trainer/fuzz).
+// Used by the tests and by the fuzz target's round-trip check (datasets/fuzz).
 #[cfg_attr(not(test), allow(dead_code))]
 /// The bytes of an NPY 1.0 file holding `points` as an `(N, 3)` `'<f4'` array, laid out as
 /// `numpy.save` lays it out (header padded with spaces to a multiple of 64 bytes).
@@ -396,6 +396,13 @@ fn shape_text(shape: &[u64]) -> String {
                 .join(", ")
         ),
     }
+}
+
+/// Writes `points` (`N × 3`, `N ≥ 1`, finite) as an NPY file (see [`npy_points_bytes`]);
+/// the file appears whole or not at all.
+pub fn write_npy_points(path: &Path, points: &[f32]) -> Result<()> {
+    let bytes = npy_points_bytes(points).with_context(|| path.display().to_string())?;
+    crate::io::write_atomic(path, &bytes)
 }
 
 /// Checks that `cloud` is a non-empty `N × 3` array of finite values.
