@@ -1,13 +1,17 @@
-//! The boot sequence: verify, self-test, classify, decode, render, report.
+//! The boot sequence: verify the embedded model, then run the boot check
+//! (`hyperinr_runtime::check`: self-test, golden vectors, classify, decode, render), log
+//! it and write its results file.
 
 use crate::generated as g;
-use crate::report::{FmtBuf, Report};
+use crate::report::FileSink;
 use crate::{board, clock, stack};
 use defmt::{error, info, warn};
 use embedded_hal::digital::OutputPin;
-use hyperinr_runtime::{dequantize_latent, image_coord, Error, Model, Workspace};
+use hyperinr_runtime::check::{self, Event, Timed};
+use hyperinr_runtime::{weights_crc, Error, Model, Workspace};
 use hyperinr_shared::crc32::{crc32, Crc32};
-use hyperinr_shared::{InputKind, MAX_OUT_DIM};
+use hyperinr_shared::results::{Encoder, Stage};
+use hyperinr_shared::InputKind;
 
 /// Everything passed.
 pub const EXIT_OK: i32 = 0;
@@ -32,17 +36,6 @@ const CALIBRATION_ITERATIONS: u32 = 1_000_000;
 /// Sine evaluations timed on their own (arguments spread over ±40, the range ω0 = 30
 /// pre-activations cover).
 const SINE_CALLS: usize = 1024;
-
-/// Where an error was raised, as recorded in the results file.
-#[derive(Clone, Copy, defmt::Format)]
-enum Stage {
-    /// `Model::from_bytes`.
-    Parse = 1,
-    /// `Model::self_test`.
-    SelfTest = 2,
-    /// Any later inference call.
-    Inference = 3,
-}
 
 /// Static buffers, sized by build.rs from the embedded model's config.
 struct Buffers {
@@ -95,21 +88,8 @@ static BUFFERS: TakeOnce<Buffers> = TakeOnce::new(Buffers {
     io: [0; 1024],
 });
 
-fn report_error(report: &mut Report<'_>, stage: Stage, e: &Error) {
-    let mut text = FmtBuf::<256>::new();
-    let _ = core::fmt::write(&mut text, format_args!("{e:?}"));
-    report.record(b"ERR ", 4 + text.as_bytes().len());
-    report.u32(stage as u32);
-    report.bytes(text.as_bytes());
-}
-
-fn f32_crc(values: &[f32]) -> u32 {
-    let mut crc = Crc32::new();
-    for v in values {
-        crc.update(&v.to_le_bytes());
-    }
-    crc.finish()
-}
+/// The results file's encoder.
+type Results = Encoder<FileSink<'static>>;
 
 /// Runs the whole boot sequence and returns the exit status.
 pub fn run(led: &mut impl OutputPin) -> i32 {
@@ -117,28 +97,23 @@ pub fn run(led: &mut impl OutputPin) -> i32 {
         error!("buffers already taken");
         return EXIT_INTERNAL;
     };
-    let Buffers {
-        latent,
-        weights,
-        scratch,
-        logits,
-        render,
-        coords,
-        io,
-    } = b;
     let _ = led.set_high();
-    let mut report = Report::open(io);
-    let mut ws = Workspace {
-        latent,
-        weights,
-        scratch,
-        logits,
+    let mut results = Encoder::new(FileSink::open(&mut b.io));
+    let mut buffers = check::Buffers {
+        ws: Workspace {
+            latent: &mut b.latent,
+            weights: &mut b.weights,
+            scratch: &mut b.scratch,
+            logits: &mut b.logits,
+        },
+        render: &mut b.render,
+        coords: &mut b.coords,
     };
-    let status = match boot(&mut ws, render, coords, &mut report) {
+    let status = match boot(&mut buffers, &mut results) {
         Ok(status) => status,
         Err((stage, e)) => {
             error!("{} failed: {}", stage, e);
-            report_error(&mut report, stage, &e);
+            results.failure_fmt(stage, format_args!("{e:?}"));
             match stage {
                 Stage::Parse => EXIT_MODEL,
                 Stage::SelfTest => EXIT_SELF_TEST,
@@ -151,12 +126,13 @@ pub fn run(led: &mut impl OutputPin) -> i32 {
         "stack: {=usize} of {=usize} bytes used (high-water mark)",
         used, size
     );
-    report.record(b"STAK", 8);
-    report.u32(used as u32);
-    report.u32(size as u32);
-    report.record(b"DONE", 4);
-    report.u32(status as u32);
-    report.finish();
+    results.stack(used as u32, size as u32);
+    results.done(status as u32);
+    let (sink, written) = results.finish();
+    sink.close();
+    if let Err(e) = written {
+        warn!("the results file is incomplete: {}", e);
+    }
     if status == EXIT_OK {
         let _ = led.set_low();
         info!("done: all checks passed");
@@ -166,26 +142,9 @@ pub fn run(led: &mut impl OutputPin) -> i32 {
     status
 }
 
-fn tick(report: &mut Report<'_>, name: &[u8; 4], ticks: u64, work: usize) {
-    report.record(b"TICK", 16);
-    report.bytes(name);
-    report.u32(ticks as u32);
-    report.u32((ticks >> 32) as u32);
-    report.u32(work as u32);
-}
-
 type Failure = (Stage, Error);
 
-fn inference<T>(r: Result<T, Error>) -> Result<T, Failure> {
-    r.map_err(|e| (Stage::Inference, e))
-}
-
-fn boot(
-    ws: &mut Workspace<'_>,
-    render: &mut [f32],
-    coords: &mut [f32],
-    report: &mut Report<'_>,
-) -> Result<i32, Failure> {
+fn boot(buffers: &mut check::Buffers<'_>, results: &mut Results) -> Result<i32, Failure> {
     let blob = g::MODEL;
     let blob_crc = crc32(blob);
     info!(
@@ -194,10 +153,11 @@ fn boot(
         blob.len(),
         blob_crc
     );
-    report.record(b"INFO", 12);
-    report.u32(blob.len() as u32);
-    report.u32(blob_crc);
-    report.u32(u32::from(cfg!(feature = "stm32f405")));
+    results.info(
+        blob.len() as u32,
+        blob_crc,
+        u32::from(cfg!(feature = "stm32f405")),
+    );
 
     let model = Model::from_bytes(blob).map_err(|e| (Stage::Parse, e))?;
     let config = model.config();
@@ -214,223 +174,180 @@ fn boot(
 
     let calibration = clock::calibrate(CALIBRATION_ITERATIONS);
     let (_, overhead) = clock::measure(|| ());
-    tick(
-        report,
-        b"CALB",
+    results.tick(*b"CALB", calibration, 2 * CALIBRATION_ITERATIONS);
+    results.tick(*b"NULL", overhead, 0);
+
+    let mut device = Device {
+        input: config.input,
+        out_dim: sizes.out_dim,
+        results,
         calibration,
-        2 * CALIBRATION_ITERATIONS as usize,
-    );
-    tick(report, b"NULL", overhead, 0);
-
-    // 1. Golden vectors.
-    let mut status = EXIT_OK;
-    let (checked, ticks) = clock::measure(|| model.self_test(ws));
-    match checked {
-        Ok(n) => {
-            info!(
-                "self-test: {=usize} golden vectors reproduce bit for bit",
-                n
-            );
-            report.record(b"SELF", 4);
-            report.u32(n as u32);
-        }
-        Err(e) => {
-            error!("self-test failed: {}", e);
-            report_error(report, Stage::SelfTest, &e);
-            status = EXIT_SELF_TEST;
-        }
-    }
-    tick(report, b"SELF", ticks, 0);
-    golden_outputs(&model, ws, report)?;
-
-    // 2. Every stored latent through the classifier.
-    let count = model.latent_count();
-    report.record(b"CLAS", 8 + count * 4 * (1 + sizes.logits));
-    report.u32(count as u32);
-    report.u32(sizes.logits as u32);
-    let mut correct = 0usize;
-    let mut logits_crc = Crc32::new();
-    let mut classes_crc = Crc32::new();
-    for j in 0..count {
-        let stored = inference(model.stored_latent(j, ws.latent))?;
-        let class = inference(model.classify(ws.latent, ws.logits, ws.scratch))?;
-        if class == usize::from(stored.label) {
-            correct += 1;
-        }
-        report.u32(class as u32);
-        report.f32s(ws.logits);
-        for v in ws.logits.iter() {
-            logits_crc.update(&v.to_le_bytes());
-        }
-        classes_crc.update(&(class as u32).to_le_bytes());
-    }
-    report.record(b"ACCU", 8);
-    report.u32(correct as u32);
-    report.u32(count as u32);
-    let percent = if count == 0 {
-        0.0
-    } else {
-        100.0 * correct as f32 / count as f32
+        timed: [Measured::default(); 4],
+        classes_crc: Crc32::new(),
+        logits_crc: Crc32::new(),
     };
-    info!(
-        "accuracy on the stored latents: {=usize}/{=usize} = {=f32}%",
-        correct, count, percent
-    );
-    info!(
-        "digest: classes crc32 {=u32:#010x}, logits crc32 {=u32:#010x}",
-        classes_crc.finish(),
-        logits_crc.finish()
-    );
-    if count == 0 {
+    let outcome = check::run(&model, buffers, &mut device).map_err(|e| (Stage::Inference, e))?;
+    if outcome.count == 0 {
         warn!("the model stores no latents: nothing to decode or render");
-        return Ok(status);
+    }
+    Ok(if outcome.self_test.is_ok() {
+        EXIT_OK
+    } else {
+        EXIT_SELF_TEST
+    })
+}
+
+/// Ticks and work of one timed step.
+#[derive(Clone, Copy, Default)]
+struct Measured {
+    ticks: u64,
+    work: usize,
+}
+
+/// The boot check's report on the device: results records, log lines, timings.
+struct Device<'r> {
+    input: InputKind,
+    out_dim: usize,
+    results: &'r mut Results,
+    calibration: u64,
+    /// By [`slot`].
+    timed: [Measured; 4],
+    classes_crc: Crc32,
+    logits_crc: Crc32,
+}
+
+fn slot(step: Timed) -> usize {
+    match step {
+        Timed::SelfTest => 0,
+        Timed::Decode => 1,
+        Timed::Classify => 2,
+        Timed::Render => 3,
+    }
+}
+
+impl Device<'_> {
+    fn timed(&self, step: Timed) -> Measured {
+        self.timed.get(slot(step)).copied().unwrap_or_default()
     }
 
-    // 3. Decoded SIREN parameters of three latents (first, middle, last).
-    let picks = [0, count / 2, count - 1];
-    for (k, &j) in picks.iter().enumerate() {
-        if picks.get(..k).is_some_and(|seen| seen.contains(&j)) {
-            continue;
-        }
-        inference(model.stored_latent(j, ws.latent))?;
-        inference(model.decode_weights(ws.latent, ws.weights, ws.scratch))?;
-        report.record(b"WGTS", 8 + 4 * ws.weights.len());
-        report.u32(j as u32);
-        report.u32(ws.weights.len() as u32);
-        report.f32s(ws.weights);
+    fn tick(&mut self, name: [u8; 4], step: Timed) {
+        let m = self.timed(step);
+        self.results.tick(name, m.ticks, m.work as u32);
+    }
+
+    /// Timings of step 5 and the sine, in the log and the results file.
+    fn report_timings(&mut self) {
+        let (sum, sine_ticks) = clock::measure(|| {
+            let mut sum = 0.0f32;
+            for i in 0..SINE_CALLS {
+                let x = core::hint::black_box((i as f32 - 512.0) * (40.0 / 512.0));
+                sum += hyperinr_runtime::sine(x);
+            }
+            sum
+        });
+        core::hint::black_box(sum);
+        self.results.tick(*b"SINE", sine_ticks, SINE_CALLS as u32);
+        self.tick(*b"DECO", Timed::Decode);
+        self.tick(*b"CLAS", Timed::Classify);
+        self.tick(*b"REND", Timed::Render);
+        let (decode, classify, render) = (
+            self.timed(Timed::Decode),
+            self.timed(Timed::Classify),
+            self.timed(Timed::Render),
+        );
         info!(
-            "digest: latent {=usize} decodes to {=usize} parameters, crc32 {=u32:#010x}",
-            j,
-            ws.weights.len(),
-            f32_crc(ws.weights)
+            "ticks: decode {=u64} ({=usize} MACs), classify {=u64} ({=usize} MACs), render {=u64} ({=usize} MACs); calibration {=u64} ticks for {=u32} instructions",
+            decode.ticks,
+            decode.work,
+            classify.ticks,
+            classify.work,
+            render.ticks,
+            render.work,
+            self.calibration,
+            2 * CALIBRATION_ITERATIONS
         );
     }
-
-    // 4. Measured: one decode, one classification, one render of latent 0.
-    inference(model.stored_latent(0, ws.latent))?;
-    let (r, decode_ticks) =
-        clock::measure(|| model.decode_weights(ws.latent, ws.weights, ws.scratch));
-    inference(r)?;
-    let (r, classify_ticks) = clock::measure(|| model.classify(ws.latent, ws.logits, ws.scratch));
-    inference(r)?;
-    let (r, render_ticks, points) = render_latent(&model, ws, render, coords);
-    inference(r)?;
-    let render_macs = model.siren_macs_per_point() * points;
-    let (sum, sine_ticks) = clock::measure(|| {
-        let mut sum = 0.0f32;
-        for i in 0..SINE_CALLS {
-            let x = core::hint::black_box((i as f32 - 512.0) * (40.0 / 512.0));
-            sum += hyperinr_runtime::sine(x);
-        }
-        sum
-    });
-    core::hint::black_box(sum);
-    tick(report, b"SINE", sine_ticks, SINE_CALLS);
-    tick(report, b"DECO", decode_ticks, model.decode_macs());
-    tick(report, b"CLAS", classify_ticks, model.classify_macs());
-    tick(report, b"REND", render_ticks, render_macs);
-    info!(
-        "ticks: decode {=u64} ({=usize} MACs), classify {=u64} ({=usize} MACs), render {=u64} ({=usize} MACs); calibration {=u64} ticks for {=u32} instructions",
-        decode_ticks,
-        model.decode_macs(),
-        classify_ticks,
-        model.classify_macs(),
-        render_ticks,
-        render_macs,
-        calibration,
-        2 * CALIBRATION_ITERATIONS
-    );
-
-    let out_dim = sizes.out_dim;
-    report.record(b"RNDR", 16 + 4 * render.len());
-    report.u32(0);
-    report.u32(g::RENDER_KIND);
-    report.u32(points as u32);
-    report.u32(out_dim as u32);
-    report.f32s(render);
-    info!(
-        "digest: latent 0 rendered at {=usize} points, crc32 {=u32:#010x}",
-        points,
-        f32_crc(render)
-    );
-    if let InputKind::Image { width, height } = config.input {
-        ascii_art(render, width as usize, height as usize, out_dim);
-    }
-    Ok(status)
 }
 
-/// Recomputes every golden vector's outputs (the self-test compares them; this records them).
-fn golden_outputs(
-    model: &Model<'_>,
-    ws: &mut Workspace<'_>,
-    report: &mut Report<'_>,
-) -> Result<(), Failure> {
-    let sizes = model.sizes();
-    let (in_dim, out_dim) = (sizes.in_dim, sizes.out_dim);
-    for (i, gv) in model.file().golden.iter().enumerate() {
-        inference(dequantize_latent(gv.codes, gv.scale, ws.latent))?;
-        inference(model.decode_weights(ws.latent, ws.weights, ws.scratch))?;
-        let class = inference(model.classify(ws.latent, ws.logits, ws.scratch))?;
-        let points = gv.coords.len() / in_dim.max(1);
-        report.record(b"GVEC", 20 + 4 * points * out_dim + 4 * ws.logits.len());
-        report.u32(i as u32);
-        report.u32(hyperinr_runtime::weights_crc(ws.weights));
-        report.u32(class as u32);
-        report.u32((points * out_dim) as u32);
-        for p in 0..points {
-            let mut x = [0.0f32; 3];
-            for (k, slot) in x.iter_mut().enumerate().take(in_dim) {
-                *slot = gv.coords.get(p * in_dim + k).unwrap_or(f32::NAN);
-            }
-            let mut y = [0.0f32; MAX_OUT_DIM as usize];
-            let (x, y) = match (x.get(..in_dim), y.get_mut(..out_dim)) {
-                (Some(x), Some(y)) => (x, y),
-                _ => {
-                    return Err((
-                        Stage::Inference,
-                        Error::BufferSize {
-                            buffer: hyperinr_runtime::Buffer::Coords,
-                            needed: in_dim,
-                            got: 3,
-                        },
-                    ))
+impl check::Report for Device<'_> {
+    fn measure<T>(&mut self, step: Timed, work: usize, f: impl FnOnce() -> T) -> T {
+        let (value, ticks) = clock::measure(f);
+        if let Some(m) = self.timed.get_mut(slot(step)) {
+            *m = Measured { ticks, work };
+        }
+        value
+    }
+
+    /// The event's record (the encoder's own mapping), with the timing records around it
+    /// where they belong, then its log lines.
+    fn event(&mut self, event: Event<'_>) {
+        if let Event::Rendered { .. } = event {
+            self.report_timings();
+        }
+        self.results.event(event);
+        if let Event::SelfTest(_) = event {
+            self.tick(*b"SELF", Timed::SelfTest);
+        }
+        self.log(event);
+    }
+}
+
+impl Device<'_> {
+    /// The log lines and digests of an event.
+    fn log(&mut self, event: Event<'_>) {
+        match event {
+            Event::SelfTest(Ok(n)) => info!(
+                "self-test: {=usize} golden vectors reproduce bit for bit",
+                n
+            ),
+            Event::SelfTest(Err(e)) => error!("self-test failed: {}", e),
+            Event::Classified { class, logits, .. } => {
+                for v in logits {
+                    self.logits_crc.update(&v.to_le_bytes());
                 }
-            };
-            inference(model.eval_siren(ws.weights, x, y, ws.scratch))?;
-            report.f32s(y);
+                self.classes_crc.update(&(class as u32).to_le_bytes());
+            }
+            Event::Accuracy { correct, count } => {
+                let percent = if count == 0 {
+                    0.0
+                } else {
+                    100.0 * correct as f32 / count as f32
+                };
+                info!(
+                    "accuracy on the stored latents: {=usize}/{=usize} = {=f32}%",
+                    correct, count, percent
+                );
+                info!(
+                    "digest: classes crc32 {=u32:#010x}, logits crc32 {=u32:#010x}",
+                    self.classes_crc.finish(),
+                    self.logits_crc.finish()
+                );
+            }
+            Event::Decoded { latent, weights } => info!(
+                "digest: latent {=usize} decodes to {=usize} parameters, crc32 {=u32:#010x}",
+                latent,
+                weights.len(),
+                weights_crc(weights)
+            ),
+            Event::Rendered {
+                latent,
+                points,
+                values,
+                ..
+            } => {
+                info!(
+                    "digest: latent {=usize} rendered at {=usize} points, crc32 {=u32:#010x}",
+                    latent,
+                    points,
+                    weights_crc(values)
+                );
+                if let InputKind::Image { width, height } = self.input {
+                    ascii_art(values, width as usize, height as usize, self.out_dim);
+                }
+            }
+            _ => {}
         }
-        report.u32(ws.logits.len() as u32);
-        report.f32s(ws.logits);
     }
-    Ok(())
-}
-
-/// Renders latent 0 (whose parameters are in `ws.weights`): every pixel of an image
-/// model, or a `CLOUD_GRID³` grid of cell centres for a point-cloud model. Returns the
-/// result, the ticks taken and the number of points.
-fn render_latent(
-    model: &Model<'_>,
-    ws: &mut Workspace<'_>,
-    render: &mut [f32],
-    coords: &mut [f32],
-) -> (Result<(), Error>, u64, usize) {
-    if g::RENDER_KIND == 0 {
-        let (r, ticks) = clock::measure(|| model.render_image(ws.weights, render, ws.scratch));
-        return (r, ticks, g::RENDER_POINTS);
-    }
-    // Grid point (i, j, k), i fastest: (image_coord(i), image_coord(j), image_coord(k)).
-    let n = g::CLOUD_GRID;
-    let mut points = 0;
-    for (p, xyz) in coords.chunks_exact_mut(3).enumerate() {
-        let p = p as u32;
-        let axes = [p % n, (p / n) % n, p / (n * n)];
-        for (slot, a) in xyz.iter_mut().zip(axes) {
-            *slot = image_coord(a, n);
-        }
-        points += 1;
-    }
-    let (r, ticks) = clock::measure(|| model.eval_siren(ws.weights, coords, render, ws.scratch));
-    (r, ticks, points)
 }
 
 /// Logs a small image as text, one line per row (intensity ramp ` .:-=+*#%@`).

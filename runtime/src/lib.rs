@@ -4,7 +4,8 @@
 //! [`Model::decode_weights`] turns a latent into SIREN parameters (the hypernetwork
 //! forward), [`Model::eval_siren`] evaluates the SIREN at a batch of points,
 //! [`Model::classify`] classifies a latent, [`Model::self_test`] replays the file's golden
-//! vectors. Every entry point writes into caller-provided buffers whose sizes
+//! vectors, and [`check::run`] is the boot check the firmware runs and the host tests
+//! replay. Every entry point writes into caller-provided buffers whose sizes
 //! [`Model::sizes`] gives; the `const fn`s in [`layout`] give the same sizes at compile time.
 //!
 //! Numeric contract: f32 arithmetic, int8 dequantised as `q as f32 * scale`, dot products
@@ -27,6 +28,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod check;
 mod error;
 #[cfg(feature = "std")]
 mod golden;

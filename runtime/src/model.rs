@@ -56,7 +56,8 @@ pub struct StoredLatent {
     pub dataset_index: u32,
 }
 
-fn exact(buffer: Buffer, needed: usize, got: usize) -> Result<(), Error> {
+/// `Ok` when a buffer has exactly the `needed` length.
+pub(crate) fn exact(buffer: Buffer, needed: usize, got: usize) -> Result<(), Error> {
     if needed == got {
         Ok(())
     } else {
@@ -68,7 +69,8 @@ fn exact(buffer: Buffer, needed: usize, got: usize) -> Result<(), Error> {
     }
 }
 
-fn at_least(buffer: Buffer, needed: usize, got: usize) -> Result<(), Error> {
+/// `Ok` when a buffer has at least the `needed` length.
+pub(crate) fn at_least(buffer: Buffer, needed: usize, got: usize) -> Result<(), Error> {
     if got >= needed {
         Ok(())
     } else {

@@ -2,12 +2,13 @@
 //! (`hyperinr_shared::example`), plus golden vectors and buffer checks.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use hyperinr_runtime::{
-    compute_golden, weights_crc, Buffer, Error, GoldenCheck, Model, WorkspaceBuf,
-};
+use hyperinr_runtime::{weights_crc, Buffer, Error, GoldenCheck, Model, WorkspaceBuf};
 use hyperinr_shared::example::ExampleModel;
 use hyperinr_shared::{crc32::crc32, ModelFile, HEADER_LEN};
 use proptest::prelude::*;
+
+mod common;
+use common::with_golden;
 
 fn example_bytes() -> Vec<u8> {
     ExampleModel::new().file().to_bytes().unwrap()
@@ -174,24 +175,6 @@ fn buffer_sizes_are_checked() {
             ..
         })
     ));
-}
-
-/// The example with two golden vectors computed by the runtime itself.
-fn with_golden() -> Vec<u8> {
-    let example = ExampleModel::new();
-    let plain = example.file().to_bytes().unwrap();
-    let model = Model::from_bytes(&plain).unwrap();
-    let coords = [0.1f32, 0.2, -0.7, 0.9, 0.3, -0.3];
-    let goldens: Vec<_> = [([2i8, -4], 0.5f32), ([-1, 3], 1.0)]
-        .iter()
-        .map(|(codes, scale)| compute_golden(&model, codes, *scale, &coords).unwrap())
-        .collect();
-    let encoded: Vec<_> = goldens.iter().map(|g| g.encode()).collect();
-    let mut file = example.file();
-    for g in &encoded {
-        file.golden.push(g.view()).unwrap();
-    }
-    file.to_bytes().unwrap()
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The one definition of the HyperINR model file (`*.hinr`) and its quantisation scheme.
+//! The one definition of the HyperINR model file (`*.hinr`) and its quantisation scheme,
+//! and of the firmware's results file ([`results`], magic `HIRS`).
 //!
 //! A model file is a 16-byte [`Header`] followed by a postcard payload of six sections
 //! ([`ModelFile`]). The reader ([`ModelFile::parse`]) is `no_std`, allocates nothing and
@@ -34,6 +35,7 @@ pub mod layout;
 mod model;
 pub mod quant;
 mod read;
+pub mod results;
 mod slices;
 #[cfg(feature = "std")]
 pub mod upgrade;

@@ -310,14 +310,13 @@ impl<'a> ModelConfig<'a> {
         )
     }
 
-    /// The SIREN's layers as `(inputs, outputs)` pairs, first to last.
-    pub fn siren_layers(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let ins = core::iter::once(self.in_dim).chain(self.siren_hidden.iter().copied());
-        let outs = self
-            .siren_hidden
-            .iter()
-            .copied()
-            .chain(core::iter::once(self.out_dim));
-        ins.zip(outs).map(|(i, o)| (i as usize, o as usize))
+    /// The SIREN's layers as `(inputs, outputs)` pairs, first to last
+    /// ([`crate::layout::siren_layer_dims`] of this config's widths).
+    pub fn siren_layers(&self) -> impl Iterator<Item = (usize, usize)> + Clone + '_ {
+        crate::layout::layer_pairs(
+            self.in_dim as usize,
+            self.siren_hidden.iter().map(|&w| w as usize),
+            self.out_dim as usize,
+        )
     }
 }

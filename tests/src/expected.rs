@@ -1,13 +1,14 @@
 //! What the host runtime computes for a blob, in the shape of the firmware's results, and
 //! the comparison of the two.
+//!
+//! The host replays the firmware's boot check itself (`hyperinr_runtime::check::run`, the
+//! one definition of its steps and their order) into a results file of its own.
 
 use crate::results::{GoldenRun, Render, Results, Stage};
-use hyperinr_runtime::{dequantize_latent, image_coord, weights_crc, Error, Model, WorkspaceBuf};
+use hyperinr_runtime::check;
+use hyperinr_runtime::{Error, Model, WorkspaceBuf};
 use hyperinr_shared::crc32::{crc32, Crc32};
-use hyperinr_shared::InputKind;
-
-/// Grid points per axis for point-cloud models (firmware/build.rs `CLOUD_GRID`).
-pub const CLOUD_GRID: u32 = 8;
+use hyperinr_shared::results::Encoder;
 
 /// Host-side results for one blob.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,10 +29,6 @@ pub struct Expected {
     pub render: Option<Render>,
 }
 
-fn bits(values: &[f32]) -> Vec<u32> {
-    values.iter().map(|v| v.to_bits()).collect()
-}
-
 /// CRC-32 of `f32` bits given as `u32`s (little-endian bytes), as the firmware logs them.
 pub fn bits_crc(values: &[u32]) -> u32 {
     let mut crc = Crc32::new();
@@ -41,119 +38,39 @@ pub fn bits_crc(values: &[u32]) -> u32 {
     crc.finish()
 }
 
-/// The stored latents the firmware decodes: first, middle, last (deduplicated).
-pub fn decoded_latents(count: usize) -> Vec<usize> {
-    let mut picks = Vec::new();
-    if count == 0 {
-        return picks;
-    }
-    for j in [0, count / 2, count - 1] {
-        if !picks.contains(&j) {
-            picks.push(j);
-        }
-    }
-    picks
-}
-
-/// Query points of a point-cloud render: a `CLOUD_GRID³` grid of cell centres, x fastest.
-pub fn cloud_grid() -> Vec<f32> {
-    let n = CLOUD_GRID;
-    (0..n * n * n)
-        .flat_map(|p| [p % n, (p / n) % n, p / (n * n)].map(|a| image_coord(a, n)))
-        .collect()
-}
-
-/// Runs the host runtime over `blob` exactly as the firmware does.
+/// Runs the firmware's boot check over `blob` on the host: into a results file of its own,
+/// through the same encoder as the firmware's, decoded by the same reader.
 pub fn compute(blob: &[u8]) -> Result<Expected, Error> {
     let model = Model::from_bytes(blob)?;
-    let sizes = model.sizes();
-    let mut buf = WorkspaceBuf::new(&model);
-    let self_test = {
-        let mut ws = buf.workspace();
-        model
-            .self_test(&mut ws)
-            .map(|n| n as u32)
-            .map_err(|e| format!("{e:?}"))
+    let mut ws = WorkspaceBuf::new(&model);
+    let mut render = vec![0.0f32; check::render_len(&model)];
+    let mut coords = vec![0.0f32; check::coords_len(&model)];
+    let mut buffers = check::Buffers {
+        ws: ws.workspace(),
+        render: &mut render,
+        coords: &mut coords,
     };
-    let mut z = vec![0.0f32; sizes.latent];
-    let mut w = vec![0.0f32; sizes.weights];
-    let mut scratch = vec![0.0f32; sizes.scratch];
-    let mut logits = vec![0.0f32; sizes.logits];
-
-    let mut golden = Vec::new();
-    for (i, g) in model.file().golden.iter().enumerate() {
-        dequantize_latent(g.codes, g.scale, &mut z)?;
-        model.decode_weights(&z, &mut w, &mut scratch)?;
-        let class = model.classify(&z, &mut logits, &mut scratch)?;
-        let coords: Vec<f32> = g.coords.iter().collect();
-        let points = coords.len() / sizes.in_dim.max(1);
-        let mut outputs = vec![0.0f32; points * sizes.out_dim];
-        model.eval_siren(&w, &coords, &mut outputs, &mut scratch)?;
-        golden.push(GoldenRun {
-            index: i as u32,
-            weights_crc: weights_crc(&w),
-            class: class as u32,
-            outputs: bits(&outputs),
-            logits: bits(&logits),
-        });
+    let mut file = Encoder::new(Vec::new());
+    check::run(&model, &mut buffers, &mut file)?;
+    let (file, written) = file.finish();
+    if let Err(e) = written {
+        panic!("the host's results file is incomplete: {e}");
     }
-
-    let count = model.latent_count();
-    let mut classes = Vec::with_capacity(count);
-    let mut correct = 0u32;
-    for j in 0..count {
-        let stored = model.stored_latent(j, &mut z)?;
-        let class = model.classify(&z, &mut logits, &mut scratch)?;
-        if class == usize::from(stored.label) {
-            correct += 1;
-        }
-        classes.push((class as u32, bits(&logits)));
-    }
-
-    let mut weights = Vec::new();
-    for j in decoded_latents(count) {
-        model.stored_latent(j, &mut z)?;
-        model.decode_weights(&z, &mut w, &mut scratch)?;
-        weights.push((j as u32, bits(&w)));
-    }
-
-    let render = if count == 0 {
-        None
-    } else {
-        model.stored_latent(0, &mut z)?;
-        model.decode_weights(&z, &mut w, &mut scratch)?;
-        let (kind, points, values) = match model.config().input {
-            InputKind::Image { width, height } => {
-                let points = width as usize * height as usize;
-                let mut pixels = vec![0.0f32; points * sizes.out_dim];
-                model.render_image(&w, &mut pixels, &mut scratch)?;
-                (0, points, pixels)
-            }
-            InputKind::PointCloud { .. } => {
-                let coords = cloud_grid();
-                let points = coords.len() / 3;
-                let mut out = vec![0.0f32; points * sizes.out_dim];
-                model.eval_siren(&w, &coords, &mut out, &mut scratch)?;
-                (1, points, out)
-            }
-        };
-        Some(Render {
-            latent: 0,
-            kind,
-            points: points as u32,
-            out_dim: sizes.out_dim as u32,
-            values: bits(&values),
-        })
+    let r = Results::parse(&file).unwrap_or_else(|e| panic!("the host's results file: {e}"));
+    let failed = r.errors.iter().find(|(stage, _)| *stage == Stage::SelfTest);
+    let self_test = match (r.self_test, failed) {
+        (Some(n), _) => Ok(n),
+        (None, Some((_, text))) => Err(text.clone()),
+        (None, None) => Err("the self-test was not reported".into()),
     };
-
     Ok(Expected {
         blob: (blob.len() as u32, crc32(blob)),
         self_test,
-        golden,
-        classes,
-        accuracy: (correct, count as u32),
-        weights,
-        render,
+        golden: r.golden,
+        classes: r.classes,
+        accuracy: r.accuracy.unwrap_or_default(),
+        weights: r.weights,
+        render: r.render,
     })
 }
 
@@ -273,7 +190,7 @@ pub fn compare(device: &Results, host: &Expected) -> Vec<String> {
     match (&device.render, &host.render) {
         (Some(d), Some(h)) if d == h => {}
         (Some(d), Some(h)) => problems.push(format!(
-            "render of latent {}: kind {} vs {}, points {} vs {}, values {}",
+            "render of latent {}: kind {:?} vs {:?}, points {} vs {}, values {}",
             h.latent,
             d.kind,
             h.kind,
@@ -364,21 +281,5 @@ mod tests {
         let problems = compare(&device, &host);
         assert_eq!(problems.len(), 4, "{problems:#?}");
         assert!(problems[1].contains("latent 3"), "{}", problems[1]);
-    }
-
-    #[test]
-    fn cloud_grid_is_cell_centres_x_fastest() {
-        let g = cloud_grid();
-        assert_eq!(g.len(), 3 * 512);
-        assert_eq!(&g[..6], &[-0.875, -0.875, -0.875, -0.625, -0.875, -0.875]);
-        assert_eq!(&g[g.len() - 3..], &[0.875, 0.875, 0.875]);
-    }
-
-    #[test]
-    fn decoded_latents_are_first_middle_last() {
-        assert_eq!(decoded_latents(0), Vec::<usize>::new());
-        assert_eq!(decoded_latents(1), [0]);
-        assert_eq!(decoded_latents(2), [0, 1]);
-        assert_eq!(decoded_latents(1000), [0, 500, 999]);
     }
 }

@@ -9,6 +9,7 @@
 //! `hyperinr_runtime::compute_golden`, exactly as the trainer computes them.
 
 use hyperinr_runtime::{compute_golden, GoldenOwned, Model};
+use hyperinr_shared::layout::{siren_init_bounds, siren_layer_dims};
 use hyperinr_shared::write::{f32_bytes, i8_bytes, u32_bytes};
 use hyperinr_shared::{
     Classifier, F32Slice, FitSettings, GoldenVector, HyperActivation, I8Slice, InputKind,
@@ -149,17 +150,6 @@ impl Spec {
     fn in_dim(&self) -> usize {
         self.input.coord_dim() as usize
     }
-
-    fn siren_layers(&self) -> Vec<(usize, usize)> {
-        let ins =
-            std::iter::once(self.in_dim()).chain(self.siren_hidden.iter().map(|&w| w as usize));
-        let outs = self
-            .siren_hidden
-            .iter()
-            .map(|&w| w as usize)
-            .chain(std::iter::once(1));
-        ins.zip(outs).collect()
-    }
 }
 
 /// SplitMix64: small, seeded, the same on every platform.
@@ -208,6 +198,9 @@ pub const DEFAULT_FIT: FitSettings = FitSettings {
     latent_l2: 1e-4,
     init_std: 0.0,
 };
+
+/// SIREN output width of every synthetic model (intensity, or unsigned distance).
+const OUT_DIM: usize = 1;
 
 /// Standard deviation of a uniform int8 in `[-127, 127]`.
 const INT8_STD: f64 = 73.6;
@@ -312,7 +305,7 @@ impl Owned {
                 siren_hidden: hv(&s.siren_hidden),
                 omega0: s.omega0,
                 in_dim: s.input.coord_dim(),
-                out_dim: 1,
+                out_dim: OUT_DIM as u32,
                 class_count: s.class_names.len() as u32,
                 class_names: &self.class_names,
                 hyper_activation: s.hyper_activation,
@@ -345,25 +338,22 @@ impl Owned {
 }
 
 /// SIREN initialisation range of each parameter, in the hypernetwork's output order
-/// (per layer: weights row-major, then biases): first layer `U(-1/in, 1/in)`, later
-/// layers `U(-√(6/in)/ω0, √(6/in)/ω0)`, biases `U(-1/√in, 1/√in)`; the output bias is
-/// centred on 0.5 (mid-grey) for images.
+/// (per layer: weights row-major, then biases), from `siren_init_bounds` (the trainer's
+/// initialisation), with a centre drawn in that range; the output bias is centred on 0.5
+/// (mid-grey) for images and on half the clamp for distances.
 fn siren_init(spec: &Spec, rng: &mut Rng) -> (Vec<f64>, Vec<f32>) {
     let mut ranges = Vec::new();
     let mut centres = Vec::new();
-    let layers = spec.siren_layers();
+    let hidden: Vec<usize> = spec.siren_hidden.iter().map(|&w| w as usize).collect();
+    let layers: Vec<(usize, usize)> = siren_layer_dims(spec.in_dim(), &hidden, OUT_DIM).collect();
     let last = layers.len() - 1;
     for (i, &(inputs, outputs)) in layers.iter().enumerate() {
-        let w = if i == 0 {
-            1.0 / inputs as f64
-        } else {
-            (6.0 / inputs as f64).sqrt() / spec.omega0 as f64
-        };
+        let (w, b) = siren_init_bounds(i, inputs, spec.omega0);
+        let (w, b) = (f64::from(w), f64::from(b));
         for _ in 0..inputs * outputs {
             ranges.push(w);
             centres.push(rng.symmetric(w));
         }
-        let b = 1.0 / (inputs as f64).sqrt();
         for _ in 0..outputs {
             ranges.push(b);
             let centre = match (i == last, spec.input) {

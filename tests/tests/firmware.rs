@@ -6,10 +6,10 @@
 //! runs. Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target: without them the
 //! tests fail and say how to install them.
 
-use hyperinr_runtime::Model;
+use hyperinr_runtime::{check, Model};
 use hyperinr_tests::expected::{self, Expected};
 use hyperinr_tests::firmware::{self, Firmware, Machine, Run};
-use hyperinr_tests::results::Stage;
+use hyperinr_tests::results::{RenderKind, Stage};
 use hyperinr_tests::synthetic::{self, Spec};
 use std::collections::HashMap;
 use std::path::Path;
@@ -213,7 +213,7 @@ fn point_cloud_parity_on_mps2_an386() {
     let render = host.render.expect("render");
     assert_eq!(
         (render.kind, render.points),
-        (1, expected::CLOUD_GRID.pow(3))
+        (RenderKind::PointGrid, check::CLOUD_GRID.pow(3))
     );
 }
 
