@@ -13,11 +13,11 @@
 //! The gap between consecutive levels says which part of the model caps the reconstruction:
 //! the latent and φ's ReLU layers (1 → 2), the last layer's width (2 → 3) or the SIREN (3).
 
-use crate::latents::LatentTable;
+use crate::backend::siren_op::{siren, SirenOp, TrainBackend};
+use crate::data::samples::Samples;
 use crate::model::{HyperInrConfig, HyperNet};
-use crate::samples::Samples;
-use crate::siren_op::{siren, SirenOp, TrainBackend};
-use crate::training::{batch_tensors, shared_coords};
+use crate::train::latents::LatentTable;
+use crate::train::{batch_tensors, shared_coords};
 use anyhow::{Context, Result};
 use burn::config::Config;
 use burn::module::Module;

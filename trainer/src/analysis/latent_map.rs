@@ -44,6 +44,11 @@ impl StoredLatents {
         self.labels.len()
     }
 
+    /// True when there are no latents.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
     /// Latent `i`.
     pub fn row(&self, i: usize) -> &[f32] {
         &self.values[i * self.dim..(i + 1) * self.dim]
@@ -406,7 +411,7 @@ pub fn reconstruction_signature(model: &Model<'_>, latent: &[f32]) -> Result<Vec
             Ok(px.into_iter().map(|v| v.clamp(0.0, 1.0)).collect())
         }
         hyperinr_shared::InputKind::PointCloud { udf_clamp } => {
-            let probes = crate::samples::cube_probes(crate::eval::UDF_PROBES);
+            let probes = crate::data::samples::cube_probes(crate::eval::UDF_PROBES);
             crate::eval::model_udf_at(model, latent, &probes, udf_clamp)
         }
     }
@@ -503,7 +508,7 @@ pub fn interpolation_strip(
     path: &Path,
 ) -> Result<()> {
     let steps = steps.max(2);
-    let panel = crate::render::PANEL;
+    let panel = crate::viz::PANEL;
     let gap = 4;
     let mut c = Canvas::new(steps * (panel + gap) + gap, panel + 2 * gap, [40, 40, 40]);
     for k in 0..steps {
@@ -527,7 +532,7 @@ pub fn interpolation_strip(
             }
             hyperinr_shared::InputKind::PointCloud { .. } => {
                 match crate::eval::reconstruct_surface(model, &z, 2048, 0.02, k as u64) {
-                    Ok(points) => crate::render::projection(&points, 1),
+                    Ok(points) => crate::viz::projection(&points, 1),
                     Err(_) => vec![0u8; panel * panel],
                 }
             }

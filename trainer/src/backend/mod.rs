@@ -1,6 +1,10 @@
 //! Backend choice at run time: burn-ndarray or burn-flex on the CPU; burn-cuda with the `cuda`
 //! feature, fused (burn's default `Cuda`) or without fusion (the plain cubecl backend).
 
+pub mod cubecl;
+pub mod siren_kernel;
+pub mod siren_op;
+
 /// The backends `--backend` selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
@@ -35,7 +39,7 @@ pub type CudaNoFusionBackend = burn::backend::Autodiff<
 #[cfg(feature = "cuda")]
 pub fn prepare_cuda() -> anyhow::Result<()> {
     check_cuda()?;
-    crate::cubecl_config::CubeclArgs::default()
+    crate::backend::cubecl::CubeclArgs::default()
         .with_env()
         .install()?;
     Ok(())

@@ -1,13 +1,13 @@
 //! The batched SIREN as one burn operation: a backend extension (`SirenBackend`) whose CPU
-//! implementations run [`crate::siren_kernel`] and whose `Autodiff` implementation registers
+//! implementations run [`crate::backend::siren_kernel`] and whose `Autodiff` implementation registers
 //! one backward step for the whole network, instead of a graph node per matmul, add and sine.
 //!
 //! Backends without a fused kernel (CUDA, with or without fusion) keep the composition of
 //! burn ops (`model::siren_forward`); `--siren-op composed` selects it everywhere, so the two
 //! paths run side by side from one binary.
 
+use crate::backend::siren_kernel::{self, Batch, SirenShape};
 use crate::model::{siren_forward, HyperInrConfig};
-use crate::siren_kernel::{self, Batch, SirenShape};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -546,8 +546,8 @@ mod tests {
 
     #[test]
     fn twenty_training_steps_give_the_same_losses() {
-        use crate::samples::Samples;
-        use crate::training::{Training, TrainingConfig};
+        use crate::data::samples::Samples;
+        use crate::train::{Training, TrainingConfig};
         use hyperinr_data::fashion::ImageSet;
         let mut rng = rand::rngs::StdRng::seed_from_u64(2);
         // Smooth 28×28 images (a blob each) so the losses move.

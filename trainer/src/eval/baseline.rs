@@ -20,9 +20,12 @@
 //! working accuracy at a fraction of a full 4,096² eigen-decomposition's cost.
 
 use crate::backend::{dispatch, BackendKind};
-use crate::classifier::{accuracy, train_classifier, ClassifierConfig};
+use crate::data::samples::{
+    class_names, cube_probes, load_samples, DatasetKind, Samples, UdfConfig,
+};
 use crate::eval::{true_udf_at, EvalReport, UDF_PROBES};
-use crate::samples::{class_names, cube_probes, load_samples, DatasetKind, Samples, UdfConfig};
+use crate::model::classifier::ClassifierConfig;
+use crate::train::classifier::{accuracy, train_classifier};
 use anyhow::{anyhow, bail, Result};
 use burn::tensor::backend::AutodiffBackend;
 use hyperinr_data::Split;
@@ -410,7 +413,7 @@ fn baseline_on<B: AutodiffBackend>(device: &B::Device, a: &BaselineArgs) -> Resu
     if !(a.udf_clamp > 0.0 && a.udf_clamp.is_finite()) {
         bail!("--udf-clamp {}: must be a positive number", a.udf_clamp);
     }
-    let data = crate::commands::data_dir(a.dataset, &a.data)?;
+    let data = crate::cli::data_dir(a.dataset, &a.data)?;
     let udf = UdfConfig::new().with_clamp(a.udf_clamp);
     let shapes = a.dataset.is_shapes();
     let (lo, hi) = (0.0, if shapes { a.udf_clamp as f64 } else { 1.0 });
@@ -471,7 +474,7 @@ fn baseline_on<B: AutodiffBackend>(device: &B::Device, a: &BaselineArgs) -> Resu
         eval: EvalReport {
             accuracy: acc,
             samples: eval_set.len(),
-            psnr_db: (!shapes).then(|| crate::training::psnr(mse)),
+            psnr_db: (!shapes).then(|| crate::train::psnr(mse)),
             chamfer: None,
             chamfer_eps: None,
             chamfer_samples: None,

@@ -6,13 +6,13 @@
 //! bench also synchronises the device after each step (unless `--no-step-sync`) and always
 //! before the clock stops, so that the queued hypernetwork update is counted.
 
+use crate::backend::cubecl::{CubeclArgs, LogCounts};
+use crate::backend::siren_op::{SirenOp, TrainBackend};
 use crate::backend::{dispatch, BackendKind};
-use crate::cubecl_config::{CubeclArgs, LogCounts};
-use crate::fitting::{fit_step, FitConfig};
-use crate::latents::LatentTable;
 use crate::model::HyperInrConfig;
-use crate::siren_op::{SirenOp, TrainBackend};
-use crate::training::{Training, TrainingConfig};
+use crate::train::fit::{fit_step, FitConfig};
+use crate::train::latents::LatentTable;
+use crate::train::{Training, TrainingConfig};
 use anyhow::{Context, Result};
 use burn::module::Module;
 use hyperinr_data::fashion::ImageSet;
@@ -216,7 +216,7 @@ fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
         Stage::Fit => batch * 4,
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    let images = crate::samples::Samples::Images(ImageSet {
+    let images = crate::data::samples::Samples::Images(ImageSet {
         width: 28,
         height: 28,
         pixels: (0..n * 784).map(|_| rng.random::<u8>()).collect(),
@@ -233,7 +233,7 @@ fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
     t.single_read = !a.two_reads;
     t.siren_op = a.siren_op;
     let frozen = t.hypernet.clone().no_grad();
-    let shared = crate::training::shared_coords::<B>(&images, device);
+    let shared = crate::train::shared_coords::<B>(&images, device);
     let fit = FitConfig::new()
         .with_batch_size(batch)
         .with_siren_op(a.siren_op);

@@ -2,8 +2,11 @@
 //! of runtime reconstructions (PSNR for images; Chamfer distance and the UDF's RMSE at fixed
 //! probe points for shapes), on stored latents or on freshly fitted ones.
 
+pub mod baseline;
+pub mod bench;
+
+use crate::data::samples::{cube_probes, ShapeSet};
 use crate::geometry::{chamfer_distance, CloudIndex, SurfaceSearch};
-use crate::samples::{cube_probes, ShapeSet};
 use anyhow::{anyhow, Result};
 use hyperinr_data::fashion::ImageSet;
 use hyperinr_runtime::Model;
@@ -132,7 +135,7 @@ pub fn evaluate(
     Ok(EvalReport {
         accuracy: hits as f64 / n.max(1) as f64,
         samples: n,
-        psnr_db: Some(crate::training::psnr(mse)),
+        psnr_db: Some(crate::train::psnr(mse)),
         chamfer: None,
         chamfer_eps: None,
         chamfer_failures: None,

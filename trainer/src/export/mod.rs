@@ -1,8 +1,10 @@
 //! Int8 quantisation and `.hinr` export; golden vectors come from `hyperinr-runtime`.
 
-use crate::artifacts::LatentFile;
-use crate::classifier::TrainedClassifier;
+pub mod upgrade;
+
+use crate::model::classifier::TrainedClassifier;
 use crate::model::{Dense, HyperActivation, HyperInrConfig, HyperNet};
+use crate::train::artifacts::LatentFile;
 use anyhow::{anyhow, bail, Context, Result};
 use burn::tensor::backend::Backend;
 use hyperinr_shared::quant::{quantize_matrix, quantize_row};
@@ -124,13 +126,13 @@ pub fn activation_from_format(a: hyperinr_shared::HyperActivation) -> HyperActiv
 
 /// The fit settings of `fit` (steps, lr, latent L2) with the latents' Adam constants
 /// (`latents.rs`) and [`FIT_INIT_STD`]: what `config.fit` records.
-pub fn fit_settings(fit: &crate::fitting::FitConfig) -> FitSettings {
+pub fn fit_settings(fit: &crate::train::fit::FitConfig) -> FitSettings {
     FitSettings {
         steps: fit.steps.min(u32::MAX as usize) as u32,
         lr: fit.lr,
-        beta1: crate::latents::BETA1,
-        beta2: crate::latents::BETA2,
-        eps: crate::latents::EPS,
+        beta1: crate::train::latents::BETA1,
+        beta2: crate::train::latents::BETA2,
+        eps: crate::train::latents::EPS,
         latent_l2: fit.latent_l2,
         init_std: FIT_INIT_STD,
     }
@@ -145,7 +147,7 @@ pub fn fit_settings_from_json(text: &str) -> Result<FitSettings> {
             .and_then(serde_json::Value::as_f64)
             .ok_or_else(|| anyhow!("no number `{name}`"))
     };
-    let mut fit = crate::fitting::FitConfig::new();
+    let mut fit = crate::train::fit::FitConfig::new();
     fit.steps = field("steps")? as usize;
     fit.lr = field("lr")? as f32;
     fit.latent_l2 = field("latent_l2")? as f32;
@@ -442,7 +444,7 @@ mod tests {
             model: &cfg,
             hypernet: hypernet_rows(&net),
             linear: linear_rows(&net),
-            fit: fit_settings(&crate::fitting::FitConfig::new().with_steps(42)),
+            fit: fit_settings(&crate::train::fit::FitConfig::new().with_steps(42)),
             classifier: &clf,
             latents: &latents,
             seed,
@@ -578,7 +580,7 @@ mod tests {
 
     #[test]
     fn fit_settings_come_from_the_fit_json() {
-        let json = crate::fitting::FitConfig::new()
+        let json = crate::train::fit::FitConfig::new()
             .with_steps(100)
             .with_lr(0.01)
             .with_latent_l2(3e-4)
@@ -627,7 +629,7 @@ mod tests {
             model: &cfg,
             hypernet: hypernet_rows(&net),
             linear: linear_rows(&net),
-            fit: fit_settings(&crate::fitting::FitConfig::new()),
+            fit: fit_settings(&crate::train::fit::FitConfig::new()),
             classifier: &clf,
             latents: &latents,
             seed: 1,

@@ -11,7 +11,7 @@
 //! byte for byte.
 
 use crate::export::fit_settings;
-use crate::fitting::FitConfig;
+use crate::train::fit::FitConfig;
 use anyhow::{anyhow, bail, Result};
 use hyperinr_runtime::Model;
 use hyperinr_shared::FitSettings;

@@ -57,6 +57,11 @@ impl CloudIndex {
         self.points.len()
     }
 
+    /// True when there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
     /// Point `i`.
     pub fn point(&self, i: usize) -> [f32; 3] {
         self.points[i]

@@ -3,18 +3,14 @@
 use crate::model::Dense;
 use anyhow::Result;
 use burn::config::Config;
-use burn::module::{AutodiffModule, Module};
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::relu;
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Int, Tensor, TensorData};
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
 
 /// Parameter ids of classifier layers start here (hypernetwork layers use 0, 1, …).
-const CLASSIFIER_IDS: u64 = 1000;
+pub(crate) const CLASSIFIER_IDS: u64 = 1000;
 
 /// Hyper-parameters of the classifier.
 #[derive(Config, Debug)]
@@ -47,7 +43,8 @@ pub struct ClassifierConfig {
 pub struct LatentClassifier<B: Backend> {
     /// Layers, the last producing logits.
     pub layers: Vec<Dense<B>>,
-    dropout: Dropout,
+    /// Dropout between hidden layers (training only).
+    pub dropout: Dropout,
 }
 
 impl<B: Backend> LatentClassifier<B> {
@@ -88,7 +85,7 @@ pub fn standardisation(values: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
     (mean.iter().map(|&m| m as f32).collect(), inv_std)
 }
 
-fn standardise(values: &[f32], mean: &[f32], inv_std: &[f32]) -> Vec<f32> {
+pub(crate) fn standardise(values: &[f32], mean: &[f32], inv_std: &[f32]) -> Vec<f32> {
     let dim = mean.len();
     values
         .chunks_exact(dim)
@@ -136,114 +133,4 @@ impl TrainedClassifier {
         let am = logits.argmax(1).into_data();
         am.iter::<i64>().map(|v| v as usize).collect()
     }
-}
-
-fn snapshot<B: Backend>(
-    model: &LatentClassifier<B>,
-    mean: &[f32],
-    inv_std: &[f32],
-) -> TrainedClassifier {
-    TrainedClassifier {
-        mean: mean.to_vec(),
-        inv_std: inv_std.to_vec(),
-        layers: model
-            .layers
-            .iter()
-            .map(|l| {
-                let (w, b) = l.to_rows();
-                let (i, o) = l.dims();
-                (w, b, i, o)
-            })
-            .collect(),
-    }
-}
-
-/// Fraction of `predicted` equal to `labels`.
-pub fn accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
-    let hits = predicted
-        .iter()
-        .zip(labels)
-        .filter(|(p, l)| **p == **l as usize)
-        .count();
-    hits as f64 / labels.len().max(1) as f64
-}
-
-/// Trains on `latents` (`n × dim`) with `labels`; reports accuracy on `val` each 10 epochs.
-pub fn train_classifier<B: AutodiffBackend>(
-    config: &ClassifierConfig,
-    latents: &[f32],
-    labels: &[u8],
-    dim: usize,
-    classes: usize,
-    val: Option<(&[f32], &[u8])>,
-    device: &B::Device,
-) -> Result<TrainedClassifier> {
-    let (mean, inv_std) = standardisation(latents, dim);
-    let x = standardise(latents, &mean, &inv_std);
-    let n = labels.len();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
-    let mut dims = vec![dim];
-    dims.extend(&config.hidden);
-    dims.push(classes);
-    let layers = dims
-        .windows(2)
-        .enumerate()
-        .map(|(k, w)| {
-            let (i, o) = (w[0], w[1]);
-            let bound = (6.0 / i as f32).sqrt();
-            let weight: Vec<f32> = (0..i * o)
-                .map(|_| rng.random_range(-bound..bound))
-                .collect();
-            Dense::<B>::from_values(
-                CLASSIFIER_IDS + k as u64,
-                &weight,
-                &vec![0.0; o],
-                i,
-                o,
-                device,
-            )
-        })
-        .collect();
-    let mut model = LatentClassifier::<B> {
-        layers,
-        dropout: DropoutConfig::new(config.dropout).init(),
-    };
-    let mut optim = AdamConfig::new().init::<B, LatentClassifier<B>>();
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
-    let normal = rand_distr::Normal::new(0.0f32, config.input_noise.max(1e-12))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut order: Vec<usize> = (0..n).collect();
-    for epoch in 0..config.epochs {
-        order.shuffle(&mut rng);
-        // Cosine decay of the learning rate.
-        let lr = config.lr
-            * 0.5
-            * (1.0 + (std::f64::consts::PI * epoch as f64 / config.epochs as f64).cos());
-        for rows in order.chunks(config.batch_size) {
-            let xb: Vec<f32> = rows
-                .iter()
-                .flat_map(|&r| x[r * dim..(r + 1) * dim].to_vec())
-                .map(|v| {
-                    if config.input_noise > 0.0 {
-                        v + rand_distr::Distribution::sample(&normal, &mut rng)
-                    } else {
-                        v
-                    }
-                })
-                .collect();
-            let yb: Vec<i64> = rows.iter().map(|&r| labels[r] as i64).collect();
-            let xb = Tensor::<B, 2>::from_data(TensorData::new(xb, [rows.len(), dim]), device);
-            let yb = Tensor::<B, 1, Int>::from_data(TensorData::new(yb, [rows.len()]), device);
-            let loss = loss_fn.forward(model.forward(xb), yb);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-        }
-        if let Some((vx, vy)) = val {
-            if (epoch + 1) % 10 == 0 || epoch + 1 == config.epochs {
-                let acc = accuracy(&snapshot(&model.valid(), &mean, &inv_std).predict(vx), vy);
-                eprintln!("classifier epoch {} val accuracy {:.4}", epoch + 1, acc);
-            }
-        }
-    }
-    Ok(snapshot(&model, &mean, &inv_std))
 }

@@ -1,9 +1,12 @@
 //! The HyperINR model in burn: the hypernetwork φ and the batched SIREN it parameterises.
 
+pub mod classifier;
+
 use burn::config::Config;
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::backend::Backend;
 use burn::tensor::{activation, Tensor, TensorData};
+use hyperinr_shared::layout::{siren_init_bounds, siren_layer_dims};
 use rand::{Rng, SeedableRng};
 
 /// Shapes of the hypernetwork and the SIREN (everything the model file's config holds).
@@ -79,12 +82,9 @@ impl HyperActivation {
 }
 
 impl HyperInrConfig {
-    /// SIREN layers as `(inputs, outputs)`.
+    /// SIREN layers as `(inputs, outputs)` (`hyperinr_shared::layout::siren_layer_dims`).
     pub fn siren_layers(&self) -> Vec<(usize, usize)> {
-        let mut dims = vec![self.in_dim];
-        dims.extend(&self.siren_hidden);
-        dims.push(self.out_dim);
-        dims.windows(2).map(|w| (w[0], w[1])).collect()
+        siren_layer_dims(self.in_dim, &self.siren_hidden, self.out_dim).collect()
     }
 
     /// Number of SIREN parameters.
@@ -92,26 +92,19 @@ impl HyperInrConfig {
         self.siren_layers().iter().map(|(i, o)| i * o + o).sum()
     }
 
-    /// A SIREN initialisation (Sitzmann et al.) as `(centre, half-range)` per parameter:
-    /// first-layer weights U(−1/in, 1/in), later weights U(−√(6/in)/ω0, √(6/in)/ω0),
-    /// biases U(−1/√in, 1/√in). Returns a sample and each parameter's half-range.
+    /// A SIREN initialisation (Sitzmann et al.; the bounds are
+    /// `hyperinr_shared::layout::siren_init_bounds`, shared with the tests' synthetic
+    /// models): returns a sample drawn uniformly in each parameter's range and the half-range.
     pub fn siren_init(&self, rng: &mut impl Rng) -> (Vec<f32>, Vec<f32>) {
         let mut values = Vec::with_capacity(self.siren_params());
         let mut bounds = Vec::with_capacity(self.siren_params());
         for (l, (i, o)) in self.siren_layers().into_iter().enumerate() {
-            let w_bound = if l == 0 {
-                1.0 / i as f32
-            } else {
-                (6.0 / i as f32).sqrt() / self.omega0
-            };
-            let b_bound = 1.0 / (i as f32).sqrt();
-            for _ in 0..i * o {
-                values.push(rng.random_range(-w_bound..w_bound));
-                bounds.push(w_bound);
-            }
-            for _ in 0..o {
-                values.push(rng.random_range(-b_bound..b_bound));
-                bounds.push(b_bound);
+            let (w_bound, b_bound) = siren_init_bounds(l, i, self.omega0);
+            for (count, bound) in [(i * o, w_bound), (o, b_bound)] {
+                for _ in 0..count {
+                    values.push(rng.random_range(-bound..bound));
+                    bounds.push(bound);
+                }
             }
         }
         (values, bounds)

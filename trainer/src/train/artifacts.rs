@@ -1,6 +1,6 @@
 //! Files a run directory holds between pipeline stages: fitted latents and the classifier.
 
-use crate::classifier::TrainedClassifier;
+use crate::model::classifier::TrainedClassifier;
 use anyhow::{bail, Context, Result};
 use hyperinr_data::Split;
 use std::path::Path;
@@ -26,6 +26,11 @@ impl LatentFile {
     /// Number of latents.
     pub fn len(&self) -> usize {
         self.labels.len()
+    }
+
+    /// True when there are no latents.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
     }
 
     /// Writes atomically.

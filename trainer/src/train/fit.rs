@@ -3,11 +3,11 @@
 //! The same procedure serves unseen (validation, test) images and the re-fitting of
 //! training images, so that a classifier sees latents from one distribution.
 
-use crate::latents::LatentTable;
+use crate::backend::siren_op::{SirenOp, TrainBackend};
+use crate::data::samples::Samples;
 use crate::model::{HyperInrConfig, HyperNet};
-use crate::samples::Samples;
-use crate::siren_op::{SirenOp, TrainBackend};
-use crate::training::{batch_tensors, per_sample_loss, shared_coords};
+use crate::train::latents::LatentTable;
+use crate::train::{batch_tensors, per_sample_loss, shared_coords};
 use anyhow::{Context, Result};
 use burn::config::Config;
 use burn::module::Module;
@@ -50,7 +50,7 @@ pub fn fit_latents<B: TrainBackend>(
     let shared = shared_coords::<B>(samples, device);
     let mut table = LatentTable::new(samples.len(), model.latent_dim, 0.0, 0);
     let rows_all: Vec<usize> = (0..samples.len()).collect();
-    let bar = crate::progress::bar(
+    let bar = crate::train::progress::bar(
         (samples.len().div_ceil(fit.batch_size) * fit.steps) as u64,
         quiet,
     );
@@ -81,7 +81,7 @@ pub fn fit_latents<B: TrainBackend>(
         let mse = last_sum / count as f64;
         eprintln!(
             "fitted {count} latents: mse {mse:.6} (psnr {:.2} dB for images), float latents before int8",
-            crate::training::psnr(mse)
+            crate::train::psnr(mse)
         );
     }
     Ok(table)

@@ -1,279 +1,31 @@
 //! Joint auto-decoding: per-sample latents and the hypernetwork trained together on
 //! reconstruction, with checkpoints at epoch ends, `metrics.csv` and resume.
 
-use crate::latents::LatentTable;
-use crate::model::{HyperInrConfig, HyperNet};
-use crate::samples::{DatasetKind, Samples, UdfConfig};
-use crate::siren_op::{siren, SirenOp, TrainBackend};
+pub mod artifacts;
+pub mod classifier;
+pub mod fit;
+pub mod latents;
+pub mod progress;
+
+use crate::backend::siren_op::{SirenOp, TrainBackend};
+use crate::data::samples::Samples;
+use crate::model::HyperNet;
+use crate::train::latents::LatentTable;
 use anyhow::{bail, Context, Result};
-use burn::config::Config;
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::{Tensor, TensorData, Transaction};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Every hyper-parameter of a training run.
-#[derive(Config, Debug)]
-pub struct TrainingConfig {
-    /// Model shapes.
-    pub model: HyperInrConfig,
-    /// What is trained on.
-    #[config(default = "DatasetKind::FashionMnist")]
-    pub dataset: DatasetKind,
-    /// Class names in label order (empty in runs made before shapes existed: FashionMNIST's).
-    #[config(default = "Vec::new()")]
-    pub class_names: Vec<String>,
-    /// How shapes are observed (`None` for images).
-    pub udf: Option<UdfConfig>,
-    /// Passes over the training samples.
-    #[config(default = 20)]
-    pub epochs: usize,
-    /// Samples per step.
-    #[config(default = 128)]
-    pub batch_size: usize,
-    /// Adam learning rate of the hypernetwork.
-    #[config(default = 1e-4)]
-    pub lr_hyper: f64,
-    /// Adam learning rate of the latents.
-    #[config(default = 1e-3)]
-    pub lr_latent: f32,
-    /// Standard deviation of the initial latents.
-    #[config(default = 0.01)]
-    pub latent_init_std: f32,
-    /// Weight of the mean squared latent norm in the loss.
-    #[config(default = 1e-4)]
-    pub latent_l2: f32,
-    /// Seed for initialisation and shuffling.
-    #[config(default = 42)]
-    pub seed: u64,
-    /// Images: pixels per image and step (0 = all). Each step draws a random subset, shared
-    /// by the batch. The SIREN's cost scales with the pixel count and φ's does not, so fewer
-    /// pixels buy more hypernetwork and latent steps per second, at the price of noisier ones.
-    #[config(default = 0)]
-    pub pixels_per_step: usize,
-    /// Latent updates per batch: `latent_steps − 1` latent-only Adam steps (φ held) before
-    /// the joint step. Each latent otherwise gets one update per epoch, φ one per batch.
-    #[config(default = 1)]
-    pub latent_steps: usize,
-    /// Weight of the auxiliary classification loss (cross-entropy of φ's auxiliary head on
-    /// the training latents; needs `model.aux_classes`). Test latents are still fitted
-    /// without labels.
-    #[config(default = 0.0)]
-    pub aux_class_weight: f32,
-}
+mod checkpoint;
+mod config;
+mod loss;
 
-impl TrainingConfig {
-    /// Checks the shapes and rates a run can be built from (burn panics on zero widths).
-    pub fn validate(&self) -> Result<()> {
-        let m = &self.model;
-        let widths_ok = |w: &[usize]| w.iter().all(|&v| (1..=1 << 16).contains(&v));
-        if !(1..=4096).contains(&m.latent_dim) {
-            bail!("latent_dim {} is not in 1..=4096", m.latent_dim);
-        }
-        if m.hyper_hidden.is_empty() || !widths_ok(&m.hyper_hidden) || !widths_ok(&m.siren_hidden) {
-            bail!(
-                "hidden widths {:?} / {:?} must be non-empty lists of 1..=65536",
-                m.hyper_hidden,
-                m.siren_hidden
-            );
-        }
-        if !(2..=3).contains(&m.in_dim) || !(1..=16).contains(&m.out_dim) {
-            bail!("SIREN {} → {} is not 2|3 → 1..=16", m.in_dim, m.out_dim);
-        }
-        if !(m.omega0.is_finite() && m.omega0 > 0.0) || self.batch_size == 0 {
-            bail!(
-                "omega0 {} and batch_size {} must be positive",
-                m.omega0,
-                self.batch_size
-            );
-        }
-        let init_ok = self.latent_init_std.is_finite()
-            && self.latent_init_std >= 0.0
-            && m.last_layer_scale.is_finite();
-        if !init_ok {
-            bail!(
-                "latent_init_std {} must be finite and ≥ 0, last_layer_scale {} finite",
-                self.latent_init_std,
-                m.last_layer_scale
-            );
-        }
-        let rate_ok = |r: f64| r.is_finite() && r >= 0.0;
-        if !rate_ok(self.lr_hyper) || !rate_ok(f64::from(self.lr_latent)) {
-            bail!(
-                "learning rates {} (hypernetwork) and {} (latents) must be finite and ≥ 0",
-                self.lr_hyper,
-                self.lr_latent
-            );
-        }
-        Ok(())
-    }
-
-    /// Reads a saved configuration. Runs saved before shapes existed lack `dataset`,
-    /// `class_names` and `udf`: they were FashionMNIST runs, and read as such. Runs saved
-    /// before pixel subsampling existed lack `pixels_per_step`: they used every pixel.
-    pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let mut value: serde_json::Value = serde_json::from_slice(bytes)?;
-        if let Some(fields) = value.as_object_mut() {
-            fields
-                .entry("dataset")
-                .or_insert_with(|| serde_json::json!("fashion-mnist"));
-            fields
-                .entry("class_names")
-                .or_insert_with(|| serde_json::json!([]));
-            fields.entry("udf").or_insert(serde_json::Value::Null);
-            fields
-                .entry("pixels_per_step")
-                .or_insert_with(|| serde_json::json!(0));
-            fields
-                .entry("latent_steps")
-                .or_insert_with(|| serde_json::json!(1));
-            fields
-                .entry("aux_class_weight")
-                .or_insert_with(|| serde_json::json!(0.0));
-            // φ's activation and linear path came later: older runs had a ReLU MLP.
-            if let Some(model) = fields.get_mut("model").and_then(|m| m.as_object_mut()) {
-                model
-                    .entry("hyper_activation")
-                    .or_insert_with(|| serde_json::json!("relu"));
-                model
-                    .entry("linear_path")
-                    .or_insert_with(|| serde_json::json!(false));
-                model
-                    .entry("aux_classes")
-                    .or_insert_with(|| serde_json::json!(0));
-            }
-        }
-        Ok(serde_json::from_value(value)?)
-    }
-}
-
-/// Paths inside a run directory.
-pub struct RunDir(pub PathBuf);
-
-impl RunDir {
-    /// `config.json`.
-    pub fn config(&self) -> PathBuf {
-        self.0.join("config.json")
-    }
-    /// The newest checkpoint.
-    pub fn checkpoint(&self) -> PathBuf {
-        self.0.join("checkpoint.bin")
-    }
-    /// `metrics.csv`.
-    pub fn metrics(&self) -> PathBuf {
-        self.0.join("metrics.csv")
-    }
-    /// Fitted latents of a split.
-    pub fn latents(&self, name: &str) -> PathBuf {
-        self.0.join(format!("latents-{name}.bin"))
-    }
-}
-
-/// One step's inputs: the batch's latents `[b, l]`, coordinates (`[b, in, m]`, or the
-/// shared grid `[1, in, m]`) and targets `[b, out, m]`.
-pub fn batch_tensors<B: burn::tensor::backend::Backend>(
-    samples: &Samples,
-    shared: Option<&Tensor<B, 3>>,
-    latents: &LatentTable,
-    rows: &[usize],
-    draw: u64,
-    device: &B::Device,
-) -> Result<(Tensor<B, 2>, Tensor<B, 3>, Tensor<B, 3>)> {
-    let z = Tensor::from_data(
-        TensorData::new(latents.gather(rows), [rows.len(), latents.dim]),
-        device,
-    );
-    let obs = samples.observe(rows, draw)?;
-    let m = obs.points;
-    let coords = match (obs.coords, shared) {
-        (Some(c), _) => Tensor::from_data(
-            TensorData::new(c, [rows.len(), samples.in_dim(), m]),
-            device,
-        ),
-        (None, Some(grid)) => grid.clone(),
-        (None, None) => bail!("samples without coordinates"),
-    };
-    let out = obs.targets.len() / (rows.len() * m).max(1);
-    let target = Tensor::from_data(TensorData::new(obs.targets, [rows.len(), out, m]), device);
-    Ok((z, coords, target))
-}
-
-/// The grid shared by every sample of `samples`, as a `[1, in, m]` tensor (images).
-pub fn shared_coords<B: burn::tensor::backend::Backend>(
-    samples: &Samples,
-    device: &B::Device,
-) -> Option<Tensor<B, 3>> {
-    samples.shared_coords().map(|(values, m)| {
-        Tensor::from_data(TensorData::new(values, [1, samples.in_dim(), m]), device)
-    })
-}
-
-/// Mean squared reconstruction error `[1]` (over the batch) and the loss with the latent
-/// penalty: the mean over the batch of each sample's own mean over its points.
-pub fn reconstruction_loss<B: TrainBackend>(
-    model: &HyperInrConfig,
-    hypernet: &HyperNet<B>,
-    z: Tensor<B, 2>,
-    coords: Tensor<B, 3>,
-    target: Tensor<B, 3>,
-    latent_l2: f32,
-    op: SirenOp,
-) -> (Tensor<B, 1>, Tensor<B, 1>) {
-    let (per_sample, loss) = per_sample_loss(model, hypernet, z, coords, target, latent_l2, op);
-    (per_sample.mean(), loss.mean())
-}
-
-/// Each sample's mean squared error over its own points `[b]`, and its loss with the latent
-/// penalty `[b]` (φ's forward runs once for the batch).
-pub fn per_sample_loss<B: TrainBackend>(
-    model: &HyperInrConfig,
-    hypernet: &HyperNet<B>,
-    z: Tensor<B, 2>,
-    coords: Tensor<B, 3>,
-    target: Tensor<B, 3>,
-    latent_l2: f32,
-    op: SirenOp,
-) -> (Tensor<B, 1>, Tensor<B, 1>) {
-    let params = hypernet.forward(z.clone());
-    let out = siren(model, params, coords, op);
-    let [b, _, _] = out.dims();
-    let mse: Tensor<B, 1> = (out - target)
-        .powi_scalar(2)
-        .reshape([b as i32, -1])
-        .mean_dim(1)
-        .reshape([b]);
-    let loss = if latent_l2 > 0.0 {
-        mse.clone()
-            + z.powi_scalar(2)
-                .sum_dim(1)
-                .reshape([b])
-                .mul_scalar(latent_l2)
-    } else {
-        mse.clone()
-    };
-    (mse, loss)
-}
-
-/// PSNR in dB of a mean squared error on `[0, 1]` data.
-pub fn psnr(mse: f64) -> f64 {
-    -10.0 * mse.max(1e-12).log10()
-}
-
-/// The per-epoch figure beside the MSE: PSNR (dB) for images, RMSE of the clamped distance
-/// (unit-sphere units) for shapes.
-fn quality(dataset: DatasetKind, mse: f64) -> (&'static str, f64) {
-    if dataset.is_shapes() {
-        ("train_udf_rmse", mse.max(0.0).sqrt())
-    } else {
-        ("train_psnr_db", psnr(mse))
-    }
-}
+pub use config::{RunDir, TrainingConfig};
+pub use loss::*;
 
 type HyperAdam<B> = OptimizerAdaptor<Adam, HyperNet<B>, B>;
 
@@ -299,35 +51,6 @@ pub struct Training<B: TrainBackend> {
     pub siren_op: SirenOp,
 }
 
-/// Checkpoint layout: magic, five length-prefixed sections (config, epoch, hypernet,
-/// optimiser, latents), then the SHA-256 of everything before it. The checksum is checked
-/// before any byte reaches burn's record loader, which panics on malformed records.
-const CHECKPOINT_MAGIC: &[u8; 8] = b"HINRCKP2";
-/// The first layout (no checksum), written by runs before the checksum existed; still read.
-const CHECKPOINT_MAGIC_V1: &[u8; 8] = b"HINRCKP1";
-
-fn section(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-    out.extend_from_slice(bytes);
-}
-
-fn read_section<'a>(bytes: &mut &'a [u8], what: &str, path: &Path) -> Result<&'a [u8]> {
-    if bytes.len() < 8 {
-        bail!("{}: truncated before the {what} section", path.display());
-    }
-    let n = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
-    if bytes.len() - 8 < n {
-        bail!(
-            "{}: {what} section declares {n} bytes, {} remain",
-            path.display(),
-            bytes.len() - 8
-        );
-    }
-    let s = &bytes[8..8 + n];
-    *bytes = &bytes[8 + n..];
-    Ok(s)
-}
-
 impl<B: TrainBackend> Training<B> {
     /// A fresh run.
     pub fn new(config: TrainingConfig, samples: &Samples, device: &B::Device) -> Self {
@@ -351,109 +74,6 @@ impl<B: TrainBackend> Training<B> {
             single_read: true,
             siren_op: SirenOp::default(),
         }
-    }
-
-    /// Serialises the whole state (config, epoch, hypernetwork, optimiser, latents).
-    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>> {
-        let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
-        let net = rec.record(self.hypernet.clone().into_record(), ())?;
-        let opt = rec.record(self.optim.to_record(), ())?;
-        let mut out = CHECKPOINT_MAGIC.to_vec();
-        section(&mut out, self.config.to_string().as_bytes());
-        section(&mut out, &(self.epoch as u64).to_le_bytes());
-        section(&mut out, &net);
-        section(&mut out, &opt);
-        section(&mut out, &self.latents.to_bytes());
-        let digest = Sha256::digest(&out);
-        out.extend_from_slice(&digest);
-        Ok(out)
-    }
-
-    /// Restores a run from a checkpoint file.
-    pub fn load(path: &Path, samples: Option<&Samples>, device: &B::Device) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("reading checkpoint {}", path.display()))?;
-        let body = if bytes.starts_with(CHECKPOINT_MAGIC) {
-            if bytes.len() < 8 + 32 {
-                bail!(
-                    "{}: truncated checkpoint ({} bytes)",
-                    path.display(),
-                    bytes.len()
-                );
-            }
-            let (body, digest) = bytes.split_at(bytes.len() - 32);
-            if Sha256::digest(body).as_slice() != digest {
-                bail!(
-                    "{}: checksum mismatch: the checkpoint is corrupt (SHA-256 at offset {} does not match its {} bytes)",
-                    path.display(),
-                    body.len(),
-                    body.len()
-                );
-            }
-            body
-        } else if bytes.starts_with(CHECKPOINT_MAGIC_V1) {
-            &bytes[..]
-        } else {
-            bail!("{}: offset 0: not a hyperinr checkpoint", path.display());
-        };
-        let mut rest = &body[8..];
-        let cfg = read_section(&mut rest, "config", path)?;
-        let config = TrainingConfig::from_json(cfg)
-            .with_context(|| format!("{}: config section", path.display()))?;
-        config
-            .validate()
-            .with_context(|| format!("{}: config section", path.display()))?;
-        let epoch_bytes: [u8; 8] = read_section(&mut rest, "epoch", path)?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("{}: epoch section is not 8 bytes", path.display()))?;
-        let epoch = u64::from_le_bytes(epoch_bytes) as usize;
-        if epoch > config.epochs {
-            bail!(
-                "{}: epoch section says {epoch} epochs done, the run has {}",
-                path.display(),
-                config.epochs
-            );
-        }
-        let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
-        let net = read_section(&mut rest, "hypernet", path)?.to_vec();
-        let opt = read_section(&mut rest, "optimizer", path)?.to_vec();
-        let lat = read_section(&mut rest, "latents", path)?;
-        let hypernet = config.model.init::<B>(config.seed, device).load_record(
-            rec.load(net, device)
-                .with_context(|| format!("{}: hypernet record", path.display()))?,
-        );
-        let optim = AdamConfig::new().init::<B, HyperNet<B>>().load_record(
-            rec.load(opt, device)
-                .with_context(|| format!("{}: optimizer record", path.display()))?,
-        );
-        let latents = LatentTable::from_bytes(lat).with_context(|| path.display().to_string())?;
-        if latents.dim != config.model.latent_dim {
-            bail!(
-                "{}: latents section has length {} but the config says {}",
-                path.display(),
-                latents.dim,
-                config.model.latent_dim
-            );
-        }
-        if latents.is_empty() || samples.is_some_and(|s| s.len() != latents.len()) {
-            bail!(
-                "{}: checkpoint has {} latents but the training split has {} samples",
-                path.display(),
-                latents.len(),
-                samples.map_or(0, |s| s.len())
-            );
-        }
-        Ok(Training {
-            config,
-            hypernet,
-            optim,
-            latents,
-            epoch,
-            coords: samples.and_then(|s| shared_coords::<B>(s, device)),
-            device: device.clone(),
-            single_read: true,
-            siren_op: SirenOp::default(),
-        })
     }
 
     /// One optimisation step on `rows` (after `latent_steps − 1` latent-only ones); returns
@@ -623,7 +243,7 @@ impl<B: TrainBackend> Training<B> {
         let steps_per_epoch = samples.len().div_ceil(self.config.batch_size);
         let (quality_name, _) = quality(self.config.dataset, 0.0);
         let total = (self.config.epochs * steps_per_epoch) as u64;
-        let bar = crate::progress::bar(total, quiet);
+        let bar = crate::train::progress::bar(total, quiet);
         bar.set_position((self.epoch * steps_per_epoch) as u64);
         let mut metrics = std::fs::read_to_string(run.metrics()).unwrap_or_default();
         if metrics.is_empty() {
@@ -681,6 +301,7 @@ impl<B: TrainBackend> Training<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::HyperInrConfig;
     use hyperinr_data::fashion::ImageSet;
 
     /// `n` 8×8 images; pixel `i` of the concatenated images has value `value(i)`.

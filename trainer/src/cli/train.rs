@@ -1,0 +1,215 @@
+//! `hyperinr train`: latents and φ trained jointly (auto-decoding), resumable.
+
+use super::*;
+use crate::backend::siren_op::{SirenOp, TrainBackend};
+use crate::backend::{dispatch, BackendKind};
+use crate::data::samples::{load_samples, DatasetKind, UdfConfig};
+use crate::train::artifacts::LatentFile;
+use crate::train::{RunDir, Training, TrainingConfig};
+use anyhow::{anyhow, bail, Context, Result};
+use hyperinr_data::Split;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Clone)]
+pub struct TrainArgs {
+    #[arg(long, value_enum, default_value_t = DatasetKind::FashionMnist)]
+    pub dataset: DatasetKind,
+    /// FashionMNIST: folder with the four official IDX files (plain or .gz; default
+    /// /usr/share/datasets/fashion-mnist). Shapes: the per-class `.npy` folder.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run directory (config, checkpoint, metrics).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Continue from the run directory's checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    pub backend: BackendKind,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Adam learning rate of the hypernetwork (default 1e-3). With `--resume`, a value
+    /// given here replaces the run's from the next epoch on (a manual step decay).
+    #[arg(long)]
+    pub lr_hyper: Option<f64>,
+    /// Adam learning rate of the latents (default 1e-2); replaces the run's on `--resume`.
+    #[arg(long)]
+    pub lr_latent: Option<f32>,
+    #[arg(long, default_value_t = 64)]
+    pub latent_dim: usize,
+    /// Hypernetwork hidden widths.
+    #[arg(long, value_parser = parse_widths, default_value = "256,256")]
+    pub hyper_hidden: std::vec::Vec<usize>,
+    /// SIREN hidden widths.
+    #[arg(long, value_parser = parse_widths, default_value = "32,32")]
+    pub siren_hidden: std::vec::Vec<usize>,
+    /// Shapes: query points per shape and step.
+    #[arg(long, default_value_t = 2048)]
+    pub queries: usize,
+    #[arg(long, default_value_t = 1e-4)]
+    pub latent_l2: f32,
+    /// Standard deviation of the initial latents.
+    #[arg(long, default_value_t = 0.01)]
+    pub latent_init_std: f32,
+    /// ω0 of every sine layer.
+    #[arg(long, default_value_t = 30.0)]
+    pub omega0: f32,
+    /// Scale of φ's last weight matrix at initialisation, relative to each SIREN
+    /// parameter's initial range.
+    #[arg(long, default_value_t = 0.1)]
+    pub last_layer_scale: f32,
+    /// Images: pixels per image and step, a random subset shared by the batch (0 = all,
+    /// the default); replaces the run's on `--resume`.
+    #[arg(long)]
+    pub pixels: Option<usize>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Use only the first N training images (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    /// How the SIREN runs: one fused operation (CPU backends) or burn's composed ops.
+    #[arg(long, value_enum, default_value_t = SirenOp::Fused)]
+    pub siren_op: SirenOp,
+    /// φ's hidden activation.
+    #[arg(long, value_enum, default_value_t = crate::model::HyperActivation::Relu)]
+    pub hyper_activation: crate::model::HyperActivation,
+    /// φ(z) = A z + MLP(z): a linear path from the latent to the SIREN parameters.
+    #[arg(long)]
+    pub linear_path: bool,
+    /// Latent updates per batch (latent-only steps before each joint step); replaces the
+    /// run's on `--resume`.
+    #[arg(long)]
+    pub latent_steps: Option<usize>,
+    /// Weight of an auxiliary classification loss on the training latents (a linear head
+    /// trained jointly, never exported; 0 = none). Test latents are fitted without labels.
+    #[arg(long, default_value_t = 0.0)]
+    pub aux_class_weight: f32,
+    /// Seconds between checkpoints: one is written at the end of the first epoch that ends
+    /// this long after the previous one, and after the last epoch (0 = after every epoch).
+    #[arg(long, default_value_t = 60.0)]
+    pub checkpoint_every: f64,
+    /// No progress bar; one line per epoch on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    dispatch!(a.backend, train_on, a)
+}
+
+pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Result<()> {
+    let run = RunDir(a.run.clone());
+    std::fs::create_dir_all(&run.0).with_context(|| format!("creating {}", run.0.display()))?;
+    let data = data_dir(a.dataset, &a.data)?;
+    let resuming = a.resume && run.checkpoint().exists();
+    let (udf, seed) = if resuming {
+        let (config, _) = run_config(&run)?;
+        if config.dataset != a.dataset {
+            bail!(
+                "{}: the run trains on `{}`, not `{}`",
+                run.config().display(),
+                config.dataset.name(),
+                a.dataset.name()
+            );
+        }
+        (config.udf_or_default(), config.seed)
+    } else {
+        (UdfConfig::new().with_queries(a.queries), a.seed)
+    };
+    let samples = load_samples(a.dataset, &data, Split::Train, a.limit, &udf, seed)?;
+    let mut training = if resuming {
+        let mut t = Training::<B>::load(&run.checkpoint(), Some(&samples), device)?;
+        eprintln!("resuming {} after epoch {}", run.0.display(), t.epoch);
+        let before = (
+            t.config.lr_hyper,
+            t.config.lr_latent,
+            t.config.pixels_per_step,
+        );
+        t.config.lr_hyper = a.lr_hyper.unwrap_or(before.0);
+        t.config.lr_latent = a.lr_latent.unwrap_or(before.1);
+        t.config.pixels_per_step = a.pixels.unwrap_or(before.2);
+        if let Some(k) = a.latent_steps {
+            t.config.latent_steps = k.max(1);
+        }
+        let now = (
+            t.config.lr_hyper,
+            t.config.lr_latent,
+            t.config.pixels_per_step,
+        );
+        if now != before {
+            t.config.validate().context("--lr-hyper / --lr-latent")?;
+            eprintln!(
+                "from epoch {}: hypernetwork lr {} (was {}), latent lr {} (was {}), pixels per step {} (was {}; 0 = all)",
+                t.epoch + 1,
+                now.0,
+                before.0,
+                now.1,
+                before.1,
+                now.2,
+                before.2
+            );
+            // The run's config.json says what the next epochs use; the checkpoint
+            // written after the next epoch carries the same values.
+            hyperinr_data::io::write_atomic(&run.config(), t.config.to_string().as_bytes())?;
+        }
+        t
+    } else {
+        let mut model = crate::model::HyperInrConfig::new();
+        model.latent_dim = a.latent_dim;
+        model.hyper_hidden = a.hyper_hidden.clone();
+        model.siren_hidden = a.siren_hidden.clone();
+        model.in_dim = a.dataset.in_dim();
+        model.omega0 = a.omega0;
+        model.last_layer_scale = a.last_layer_scale;
+        model.hyper_activation = a.hyper_activation;
+        model.linear_path = a.linear_path;
+        if a.aux_class_weight > 0.0 {
+            model.aux_classes = crate::data::samples::class_names(&samples).len().max(1);
+        }
+        let mut config = TrainingConfig::new(model)
+            .with_aux_class_weight(a.aux_class_weight)
+            .with_latent_steps(a.latent_steps.unwrap_or(1).max(1))
+            .with_dataset(a.dataset)
+            .with_class_names(crate::data::samples::class_names(&samples))
+            .with_epochs(a.epochs)
+            .with_batch_size(a.batch)
+            .with_lr_hyper(a.lr_hyper.unwrap_or(1e-3))
+            .with_lr_latent(a.lr_latent.unwrap_or(1e-2))
+            .with_latent_l2(a.latent_l2)
+            .with_latent_init_std(a.latent_init_std)
+            .with_pixels_per_step(a.pixels.unwrap_or(0))
+            .with_seed(a.seed);
+        if a.dataset.is_shapes() {
+            config.udf = Some(udf);
+        }
+        config.validate()?;
+        hyperinr_data::io::write_atomic(&run.config(), config.to_string().as_bytes())?;
+        hyperinr_data::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
+        Training::<B>::new(config, &samples, device)
+    };
+    if !run.0.join("data.sha256").exists() {
+        hyperinr_data::io::write_atomic(&run.0.join("data.sha256"), samples.sha256().as_bytes())?;
+    }
+    if training.config.epochs != a.epochs.max(training.epoch) {
+        // The run's config.json names the epoch it trains to (the model file's provenance
+        // copies it): a resumed run that goes further says so.
+        training.config.epochs = a.epochs.max(training.epoch);
+        hyperinr_data::io::write_atomic(&run.config(), training.config.to_string().as_bytes())?;
+    }
+    training.siren_op = a.siren_op;
+    let checkpoint_every = std::time::Duration::try_from_secs_f64(a.checkpoint_every)
+        .map_err(|e| anyhow!("--checkpoint-every {}: {e}", a.checkpoint_every))?;
+    training.run(&samples, &run, a.quiet, checkpoint_every)?;
+    // The jointly trained latents, in the same file format as fitted ones.
+    LatentFile {
+        split: Split::Train,
+        dim: training.latents.dim,
+        values: training.latents.values.clone(),
+        labels: samples.labels().to_vec(),
+        indices: samples.indices().to_vec(),
+    }
+    .save(&run.latents("train-joint"))?;
+    Ok(())
+}

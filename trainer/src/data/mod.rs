@@ -1,0 +1,3 @@
+//! What the INR stage fits, built on the burn-free readers of `hyperinr-data`.
+
+pub mod samples;

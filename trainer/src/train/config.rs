@@ -1,0 +1,164 @@
+//! A run's hyper-parameters (`config.json`) and the paths inside its directory.
+
+use crate::data::samples::{DatasetKind, UdfConfig};
+use crate::model::HyperInrConfig;
+use anyhow::{bail, Result};
+use burn::config::Config;
+use std::path::PathBuf;
+
+/// Every hyper-parameter of a training run.
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    /// Model shapes.
+    pub model: HyperInrConfig,
+    /// What is trained on.
+    #[config(default = "DatasetKind::FashionMnist")]
+    pub dataset: DatasetKind,
+    /// Class names in label order (empty in runs made before shapes existed: FashionMNIST's).
+    #[config(default = "Vec::new()")]
+    pub class_names: Vec<String>,
+    /// How shapes are observed (`None` for images).
+    pub udf: Option<UdfConfig>,
+    /// Passes over the training samples.
+    #[config(default = 20)]
+    pub epochs: usize,
+    /// Samples per step.
+    #[config(default = 128)]
+    pub batch_size: usize,
+    /// Adam learning rate of the hypernetwork.
+    #[config(default = 1e-4)]
+    pub lr_hyper: f64,
+    /// Adam learning rate of the latents.
+    #[config(default = 1e-3)]
+    pub lr_latent: f32,
+    /// Standard deviation of the initial latents.
+    #[config(default = 0.01)]
+    pub latent_init_std: f32,
+    /// Weight of the mean squared latent norm in the loss.
+    #[config(default = 1e-4)]
+    pub latent_l2: f32,
+    /// Seed for initialisation and shuffling.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Images: pixels per image and step (0 = all). Each step draws a random subset, shared
+    /// by the batch. The SIREN's cost scales with the pixel count and φ's does not, so fewer
+    /// pixels buy more hypernetwork and latent steps per second, at the price of noisier ones.
+    #[config(default = 0)]
+    pub pixels_per_step: usize,
+    /// Latent updates per batch: `latent_steps − 1` latent-only Adam steps (φ held) before
+    /// the joint step. Each latent otherwise gets one update per epoch, φ one per batch.
+    #[config(default = 1)]
+    pub latent_steps: usize,
+    /// Weight of the auxiliary classification loss (cross-entropy of φ's auxiliary head on
+    /// the training latents; needs `model.aux_classes`). Test latents are still fitted
+    /// without labels.
+    #[config(default = 0.0)]
+    pub aux_class_weight: f32,
+}
+
+impl TrainingConfig {
+    /// Checks the shapes and rates a run can be built from (burn panics on zero widths).
+    pub fn validate(&self) -> Result<()> {
+        let m = &self.model;
+        let widths_ok = |w: &[usize]| w.iter().all(|&v| (1..=1 << 16).contains(&v));
+        if !(1..=4096).contains(&m.latent_dim) {
+            bail!("latent_dim {} is not in 1..=4096", m.latent_dim);
+        }
+        if m.hyper_hidden.is_empty() || !widths_ok(&m.hyper_hidden) || !widths_ok(&m.siren_hidden) {
+            bail!(
+                "hidden widths {:?} / {:?} must be non-empty lists of 1..=65536",
+                m.hyper_hidden,
+                m.siren_hidden
+            );
+        }
+        if !(2..=3).contains(&m.in_dim) || !(1..=16).contains(&m.out_dim) {
+            bail!("SIREN {} → {} is not 2|3 → 1..=16", m.in_dim, m.out_dim);
+        }
+        if !(m.omega0.is_finite() && m.omega0 > 0.0) || self.batch_size == 0 {
+            bail!(
+                "omega0 {} and batch_size {} must be positive",
+                m.omega0,
+                self.batch_size
+            );
+        }
+        let init_ok = self.latent_init_std.is_finite()
+            && self.latent_init_std >= 0.0
+            && m.last_layer_scale.is_finite();
+        if !init_ok {
+            bail!(
+                "latent_init_std {} must be finite and ≥ 0, last_layer_scale {} finite",
+                self.latent_init_std,
+                m.last_layer_scale
+            );
+        }
+        let rate_ok = |r: f64| r.is_finite() && r >= 0.0;
+        if !rate_ok(self.lr_hyper) || !rate_ok(f64::from(self.lr_latent)) {
+            bail!(
+                "learning rates {} (hypernetwork) and {} (latents) must be finite and ≥ 0",
+                self.lr_hyper,
+                self.lr_latent
+            );
+        }
+        Ok(())
+    }
+
+    /// Reads a saved configuration. Runs saved before shapes existed lack `dataset`,
+    /// `class_names` and `udf`: they were FashionMNIST runs, and read as such. Runs saved
+    /// before pixel subsampling existed lack `pixels_per_step`: they used every pixel.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields
+                .entry("dataset")
+                .or_insert_with(|| serde_json::json!("fashion-mnist"));
+            fields
+                .entry("class_names")
+                .or_insert_with(|| serde_json::json!([]));
+            fields.entry("udf").or_insert(serde_json::Value::Null);
+            fields
+                .entry("pixels_per_step")
+                .or_insert_with(|| serde_json::json!(0));
+            fields
+                .entry("latent_steps")
+                .or_insert_with(|| serde_json::json!(1));
+            fields
+                .entry("aux_class_weight")
+                .or_insert_with(|| serde_json::json!(0.0));
+            // φ's activation and linear path came later: older runs had a ReLU MLP.
+            if let Some(model) = fields.get_mut("model").and_then(|m| m.as_object_mut()) {
+                model
+                    .entry("hyper_activation")
+                    .or_insert_with(|| serde_json::json!("relu"));
+                model
+                    .entry("linear_path")
+                    .or_insert_with(|| serde_json::json!(false));
+                model
+                    .entry("aux_classes")
+                    .or_insert_with(|| serde_json::json!(0));
+            }
+        }
+        Ok(serde_json::from_value(value)?)
+    }
+}
+
+/// Paths inside a run directory.
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    /// `config.json`.
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.json")
+    }
+    /// The newest checkpoint.
+    pub fn checkpoint(&self) -> PathBuf {
+        self.0.join("checkpoint.bin")
+    }
+    /// `metrics.csv`.
+    pub fn metrics(&self) -> PathBuf {
+        self.0.join("metrics.csv")
+    }
+    /// Fitted latents of a split.
+    pub fn latents(&self, name: &str) -> PathBuf {
+        self.0.join(format!("latents-{name}.bin"))
+    }
+}
