@@ -5,6 +5,12 @@
 # $OUT/logs/, and cubecl's autotune + compiled-kernel (PTX) caches in $OUT/cubecl-cache/ to carry
 # into the next run. See docs/gpu-bench.md for the table these lines fill.
 #
+# cubecl takes its settings from the first cubecl.toml in the working directory or above it (and
+# CUBECL_* variables): each variant runs in its own directory with a cubecl.toml written here
+# (cache directories, log files; a copy goes to $OUT/logs/<variant>.cubecl.toml); the autotune
+# level rows set CUBECL_AUTOTUNE_LEVEL. The bench reads the log files back from cubecl's
+# configuration and reports it (`cubecl` in its JSON).
+#
 # Build here (a CUDA release build takes ~8 min on 2 cores; nothing CUDA is needed to build):
 #   CUDARC_CUDA_VERSION=13000 cargo build --release -p hyperinr-trainer --features cuda
 #   mkdir -p gpu && xz -T0 -9 -c target/release/hyperinr > gpu/hyperinr.xz   # ~39 MB -> ~5 MB
@@ -22,7 +28,11 @@
 #   GPU_CACHE_IN         carried cache folder (default gpu/cubecl-cache)
 #   HYPERINR             use this (unpacked) binary instead of unpacking the xz file
 #   GPU_BENCH_DRY=1      plumbing check without a GPU: every variant runs `--backend flex` with
-#                        2 steps (a CPU binary will do), nvidia-smi is optional
+#                        2 steps (a CPU binary will do; cubecl is not used, so the cubecl.toml
+#                        files are only written, and checked with python3's tomllib if present),
+#                        nvidia-smi is optional
+# CUBECL_AUTOTUNE_LEVEL, CUBECL_DEBUG_LOG and CUBECL_DEBUG_OPTION from the caller are unset: each
+# variant's settings are its cubecl.toml.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -39,6 +49,7 @@ JSONL=$OUT/gpu-bench.jsonl
 LOGS=$OUT/logs
 CACHE=$OUT/cubecl-cache
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hyperinr-gpu-bench.XXXXXX")
+unset CUBECL_AUTOTUNE_LEVEL CUBECL_DEBUG_LOG CUBECL_DEBUG_OPTION
 SAMPLER=
 cleanup() {
   if [ -n "$SAMPLER" ]; then kill "$SAMPLER" 2>/dev/null; fi
@@ -60,7 +71,12 @@ json_str() {
 
 # --- the binary ---------------------------------------------------------------------------
 if [ -n "${HYPERINR:-}" ]; then
-  BIN=$HYPERINR
+  # Absolute: every variant runs in its own directory.
+  case $HYPERINR in
+    /*) BIN=$HYPERINR ;;
+    */*) BIN=$PWD/$HYPERINR ;;
+    *) BIN=$(command -v "$HYPERINR") || { note "HYPERINR=$HYPERINR: not found"; exit 2; } ;;
+  esac
 else
   BIN=$WORK/hyperinr
   if [ ! -f "$BIN_XZ" ]; then
@@ -116,13 +132,69 @@ fi
 # cubecl guards each cache file with a `<file>.lock`; a variant killed by its timeout leaves one
 # behind, and the next process would wait up to 30 s for it. Only this script runs here.
 drop_locks() { find "$CACHE" "$WORK" -name '*.lock' -type f -delete 2>/dev/null; }
-WARM=(--autotune-cache "$CACHE/autotune" --compile-cache "$CACHE/ptx")
+
+# --- one variant's cubecl.toml -------------------------------------------------------------
+# cubecl_toml FILE TUNE PTX LOG KERNELS: autotune results under TUNE, PTX under PTX (cubecl adds
+# autotune/0.10.0/... and cuda/0.10.0/ptx/ below them: the layout carried in cubecl-cache/);
+# compilations (basic) and autotune results (full) appended to LOG unless it is empty; one line
+# per kernel launch (profiling minimal) appended to KERNELS unless it is empty. A key left out
+# takes cubecl's default: autotune level balanced, CUBECL_AUTOTUNE_LEVEL on top.
+cubecl_toml() {
+  local file=$1 tune=$2 ptx=$3 log=$4 kernels=$5 p
+  for p in "$tune" "$ptx" "$log" "$kernels"; do
+    # TOML literal strings ('...') take any path without escapes but a single quote.
+    if [[ $p == *"'"* ]]; then
+      note "a path with a single quote cannot go into cubecl.toml: $p"
+      return 1
+    fi
+  done
+  {
+    printf '# %s: written by scripts/gpu-bench.sh\n' "$(basename "$(dirname "$file")")"
+    printf "[autotune]\ncache = { file = '%s' }\n" "$tune"
+    printf "[compilation]\ncache = { file = '%s' }\n" "$ptx"
+    if [ -n "$log" ]; then
+      printf "[compilation.logger]\nlevel = \"basic\"\nfile = '%s'\n" "$log"
+      printf "[autotune.logger]\nlevel = \"full\"\nfile = '%s'\n" "$log"
+    fi
+    if [ -n "$kernels" ]; then
+      printf "[profiling.logger]\nlevel = \"minimal\"\nfile = '%s'\n" "$kernels"
+    fi
+  } > "$file"
+  if [ "$DRY" = 1 ] && command -v python3 >/dev/null; then
+    python3 - "$file" <<'PY' || return 1
+import sys
+try:
+    import tomllib
+except ImportError:
+    sys.exit(0)
+with open(sys.argv[1], "rb") as f:
+    tomllib.load(f)
+PY
+  fi
+}
 
 # --- one variant ---------------------------------------------------------------------------
-# run NAME TIMEOUT_S ARGS...: one `hyperinr bench` with --json, one line in $JSONL.
+# run NAME TIMEOUT_S [tune=DIR] [ptx=DIR] [log=0|1] [kernels=0|1] [level=L] -- BENCH_ARGS...:
+# one `hyperinr bench` with --json in $WORK/runs/NAME (its cubecl.toml: caches TUNE and PTX,
+# default the carried ones in $CACHE; log=1 (default): compilations and autotune results in
+# $LOGS/NAME.cubecl.log; kernels=1: kernel launches in $LOGS/NAME.kernels.log; level: the
+# autotune level, as CUBECL_AUTOTUNE_LEVEL), one line in $JSONL.
 run() {
   local name=$1 limit=$2
   shift 2
+  local tune=$CACHE/autotune ptx=$CACHE/ptx log=1 kernels=0 level=
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    case $1 in
+      tune=*) tune=${1#tune=} ;;
+      ptx=*) ptx=${1#ptx=} ;;
+      log=*) log=${1#log=} ;;
+      kernels=*) kernels=${1#kernels=} ;;
+      level=*) level=${1#level=} ;;
+      *) note "run $name: unknown setting $1"; return 1 ;;
+    esac
+    shift
+  done
+  [ "${1:-}" = -- ] && shift
   if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
   local left=$((BUDGET - ($(date +%s) - START)))
   if [ "$left" -lt 25 ]; then
@@ -143,12 +215,25 @@ run() {
       esac
     done
   fi
+  local dir=$WORK/runs/$name
+  mkdir -p "$dir"
+  local logf= kernf=
+  [ "$log" = 1 ] && logf=$LOGS/$name.cubecl.log
+  [ "$kernels" = 1 ] && kernf=$LOGS/$name.kernels.log
+  if ! cubecl_toml "$dir/cubecl.toml" "$tune" "$ptx" "$logf" "$kernf"; then
+    printf '{"variant":"%s","card":"%s","error":"cubecl.toml"}\n' "$name" "$(json_str "$CARD")" >> "$JSONL"
+    note "FAILED $name: its cubecl.toml"
+    return 0
+  fi
+  cp "$dir/cubecl.toml" "$LOGS/$name.cubecl.toml"
   drop_locks
-  local cmd="hyperinr bench ${args[*]} --json"
+  local envs=()
+  [ -n "$level" ] && envs=("CUBECL_AUTOTUNE_LEVEL=$level")
+  local cmd="${envs[*]}${envs[*]:+ }hyperinr bench ${args[*]} --json"
   note "run $name (timeout ${limit}s): $cmd"
   local t0 t1 rc line
   t0=$(date +%s.%N)
-  (cd "$WORK" && timeout --kill-after=5 "$limit" "$BIN" bench "${args[@]}" --json) \
+  (cd "$dir" && env "${envs[@]}" timeout --kill-after=5 "$limit" "$BIN" bench "${args[@]}" --json) \
     > "$LOGS/$name.out" 2> "$LOGS/$name.err"
   rc=$?
   t1=$(date +%s.%N)
@@ -182,45 +267,36 @@ run() {
 
 # 1. Cold: empty caches. Warm-up = NVRTC compilation + autotune; the cubecl log counts both,
 #    separately for the warm-up and the timed steps (anything in the timed steps is a bug).
-run fused-b128-cold 150 --backend cuda --batch 128 --warmup 30 --steps 200 \
-  --autotune-cache "$WORK/cold/autotune" --compile-cache "$WORK/cold/ptx" \
-  --cubecl-log "$LOGS/fused-b128-cold.cubecl.log"
+run fused-b128-cold 150 tune="$WORK/cold/autotune" ptx="$WORK/cold/ptx" -- \
+  --backend cuda --batch 128 --warmup 30 --steps 200
 if [ "$RESTORED" = 0 ] && [ -d "$WORK/cold" ]; then cp -r "$WORK/cold/." "$CACHE/"; fi
 
 # 2. Warm: the persisted caches (target: warm-up <= 30 s, epoch <= 1.38 s).
-run fused-b128-warm 90 --backend cuda --batch 128 --warmup 30 --steps 300 "${WARM[@]}" \
-  --cubecl-log "$LOGS/fused-b128-warm.cubecl.log"
+run fused-b128-warm 90 -- --backend cuda --batch 128 --warmup 30 --steps 300
 
 # 3. Without fusion (one kernel per tensor op). Its own kernels join the cache here.
-run nofusion-b128 120 --backend cuda-nofusion --batch 128 --warmup 30 --steps 300 "${WARM[@]}" \
-  --cubecl-log "$LOGS/nofusion-b128.cubecl.log"
+run nofusion-b128 120 -- --backend cuda-nofusion --batch 128 --warmup 30 --steps 300
 
 # 4. Larger batches: fewer steps per epoch (scale the learning rate when training with them).
-run fused-b2048 120 --backend cuda --batch 2048 --warmup 15 --steps 40 "${WARM[@]}" \
-  --cubecl-log "$LOGS/fused-b2048.cubecl.log"
-run fused-b512 90 --backend cuda --batch 512 --warmup 20 --steps 100 "${WARM[@]}" \
-  --cubecl-log "$LOGS/fused-b512.cubecl.log"
+run fused-b2048 120 -- --backend cuda --batch 2048 --warmup 15 --steps 40
+run fused-b512 90 -- --backend cuda --batch 512 --warmup 20 --steps 100
 
 # 5. Kernels per step (logging each launch costs time: read kernels_per_step, not ms_per_step).
-run fused-b128-kernels 60 --backend cuda --batch 128 --warmup 10 --steps 20 "${WARM[@]}" \
-  --kernel-log "$LOGS/fused-b128.kernels.log"
-run nofusion-b128-kernels 60 --backend cuda-nofusion --batch 128 --warmup 10 --steps 20 "${WARM[@]}" \
-  --kernel-log "$LOGS/nofusion-b128.kernels.log"
+run fused-b128-kernels 60 kernels=1 -- --backend cuda --batch 128 --warmup 10 --steps 20
+run nofusion-b128-kernels 60 kernels=1 -- --backend cuda-nofusion --batch 128 --warmup 10 --steps 20
 
 # 6. Synchronisation: two device round trips per step instead of one; no extra sync per step.
-run fused-b128-two-reads 45 --backend cuda --batch 128 --warmup 10 --steps 200 "${WARM[@]}" --two-reads
-run fused-b128-no-step-sync 45 --backend cuda --batch 128 --warmup 10 --steps 200 "${WARM[@]}" --no-step-sync
+run fused-b128-two-reads 45 -- --backend cuda --batch 128 --warmup 10 --steps 200 --two-reads
+run fused-b128-no-step-sync 45 -- --backend cuda --batch 128 --warmup 10 --steps 200 --no-step-sync
 
 # 7. More batch sizes without fusion.
-run nofusion-b2048 120 --backend cuda-nofusion --batch 2048 --warmup 15 --steps 40 "${WARM[@]}"
+run nofusion-b2048 120 -- --backend cuda-nofusion --batch 2048 --warmup 15 --steps 40
 
 # 8. Autotune levels: a cold autotune cache each (the level changes the keys), warm PTX cache.
-run fused-b128-at-minimal 90 --backend cuda --batch 128 --warmup 30 --steps 200 \
-  --autotune-level minimal --autotune-cache "$WORK/at-minimal" --compile-cache "$CACHE/ptx" \
-  --cubecl-log "$LOGS/fused-b128-at-minimal.cubecl.log"
-run fused-b128-at-full 90 --backend cuda --batch 128 --warmup 30 --steps 200 \
-  --autotune-level full --autotune-cache "$WORK/at-full" --compile-cache "$CACHE/ptx" \
-  --cubecl-log "$LOGS/fused-b128-at-full.cubecl.log"
+run fused-b128-at-minimal 90 level=minimal tune="$WORK/at-minimal" -- \
+  --backend cuda --batch 128 --warmup 30 --steps 200
+run fused-b128-at-full 90 level=full tune="$WORK/at-full" -- \
+  --backend cuda --batch 128 --warmup 30 --steps 200
 
 drop_locks
 for f in "$LOGS"/*.cubecl.log "$LOGS"/*.kernels.log; do

@@ -33,16 +33,12 @@ pub type CudaNoFusionBackend = burn::backend::Autodiff<
     burn_cubecl::CubeBackend<burn_cubecl::cubecl::cuda::CudaRuntime, f32, i32, u8>,
 >;
 
-/// Everything a CUDA backend needs before its device is first used: the driver libraries, then
-/// cubecl's configuration from the `HYPERINR_*` / `CUBECL_*` variables (unless a command, such
-/// as `bench`, installed one from its flags already).
+/// Everything a CUDA backend needs before its device is first used: the driver libraries.
+/// cubecl configures itself on first use (`cubecl.toml` at or above the working directory,
+/// `CUBECL_*` variables; see `backend::cubecl`).
 #[cfg(feature = "cuda")]
 pub fn prepare_cuda() -> anyhow::Result<()> {
-    check_cuda()?;
-    crate::backend::cubecl::CubeclArgs::default()
-        .with_env()
-        .install()?;
-    Ok(())
+    check_cuda()
 }
 
 /// Checks that the CUDA driver and NVRTC libraries can be loaded, so that a missing GPU

@@ -6,21 +6,23 @@
 //! bench also synchronises the device after each step (unless `--no-step-sync`) and always
 //! before the clock stops, so that the queued hypernetwork update is counted.
 
-use crate::backend::cubecl::{CubeclArgs, LogCounts};
+use crate::backend::cubecl::{LogCounts, LogFiles};
 use crate::backend::siren_op::{SirenOp, TrainBackend};
-use crate::backend::{dispatch, BackendKind};
+use crate::backend::BackendKind;
 use crate::model::HyperInrConfig;
 use crate::train::fit::{fit_step, FitConfig};
 use crate::train::latents::LatentTable;
 use crate::train::{Training, TrainingConfig};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::module::Module;
 use hyperinr_data::fashion::ImageSet;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
+/// What `hyperinr bench` times: the stage, its shapes and the engine (its command-line
+/// flags, flattened into `cli::bench`'s arguments).
 #[derive(clap::Args, Clone)]
-pub struct BenchArgs {
+pub struct BenchConfig {
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     pub backend: BackendKind,
     /// Timed steps.
@@ -43,7 +45,7 @@ pub struct BenchArgs {
     pub no_peak: bool,
     /// φ's hidden activation, as `train --hyper-activation` (the shipped FashionMNIST model:
     /// `silu`).
-    #[arg(long, value_enum, default_value_t = crate::model::HyperActivation::Relu)]
+    #[arg(long, value_parser = crate::model::parse_activation, default_value = "relu")]
     pub hyper_activation: crate::model::HyperActivation,
     /// φ with a linear path, as `train --linear-path`.
     #[arg(long)]
@@ -60,11 +62,6 @@ pub struct BenchArgs {
     /// `Training::single_read` (for comparison).
     #[arg(long)]
     pub two_reads: bool,
-    /// cubecl settings (CUDA backends only).
-    #[command(flatten)]
-    pub cubecl: CubeclArgs,
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// The stage `hyperinr bench` times.
@@ -136,19 +133,8 @@ pub fn forward_macs(model: &HyperInrConfig, points: usize) -> usize {
     phi + linear + model.siren_shape().forward_macs(points)
 }
 
-pub fn bench(a: BenchArgs) -> Result<()> {
-    let a = BenchArgs {
-        cubecl: a.cubecl.clone().with_env(),
-        ..a
-    };
-    #[cfg(feature = "cuda")]
-    if matches!(a.backend, BackendKind::Cuda | BackendKind::CudaNofusion) {
-        crate::backend::check_cuda()?;
-        a.cubecl.install()?;
-    }
-    dispatch!(a.backend, bench_on, a)
-}
-
+/// cubecl settings (autotune level, caches, logs) come from `cubecl.toml` and `CUBECL_*`
+/// variables, read by cubecl itself; the report's `cubecl` is the effective configuration.
 /// Percentile `p` (0–100) of sorted `v`, nearest rank.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -158,15 +144,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// Events in cubecl's logs so far (`--kernel-log`, `--cubecl-log`); `None` without either.
-/// cubecl writes its logs from a background task, so wait until the counts stop changing.
-fn log_counts(a: &BenchArgs) -> Option<LogCounts> {
-    let paths: Vec<&std::path::Path> = [&a.cubecl.kernel_log, &a.cubecl.cubecl_log]
-        .into_iter()
-        .flatten()
-        .map(|p| p.as_path())
-        .collect();
-    if paths.is_empty() || !matches!(a.backend, BackendKind::Cuda | BackendKind::CudaNofusion) {
+/// Events in cubecl's log files so far; `None` without any (CPU backends, or no logger of
+/// cubecl's configuration writes to a file). cubecl writes its logs from a background task, so
+/// wait until the counts stop changing.
+fn log_counts(files: &LogFiles) -> Option<LogCounts> {
+    let paths: Vec<&std::path::Path> = files.paths.iter().map(|p| p.as_path()).collect();
+    if paths.is_empty() {
         return None;
     }
     let mut last = LogCounts::read(&paths);
@@ -181,16 +164,16 @@ fn log_counts(a: &BenchArgs) -> Option<LogCounts> {
     Some(last)
 }
 
-/// Per-step event counts as JSON.
-fn counts_json(c: Option<LogCounts>, steps: usize) -> serde_json::Value {
+/// Event counts as JSON (launches per step); `null` for the events no log file holds.
+fn counts_json(c: Option<LogCounts>, steps: usize, files: &LogFiles) -> serde_json::Value {
     match c {
         None => serde_json::Value::Null,
         Some(c) => {
             let per = |v: usize| round3(v as f64 / steps.max(1) as f64);
             serde_json::json!({
-                "kernels_per_step": per(c.launches),
-                "compilations": c.compilations,
-                "autotunes": c.autotunes,
+                "kernels_per_step": files.launches.then(|| per(c.launches)),
+                "compilations": files.compilations.then_some(c.compilations),
+                "autotunes": files.autotunes.then_some(c.autotunes),
             })
         }
     }
@@ -200,8 +183,15 @@ fn round3(v: f64) -> f64 {
     (v * 1e3).round() / 1e3
 }
 
-fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
+/// Times `a`'s stage on backend `B` and returns the report `hyperinr bench` prints.
+pub fn run_bench<B: TrainBackend>(device: &B::Device, a: BenchConfig) -> Result<serde_json::Value> {
     let started = Instant::now();
+    let cubecl = if matches!(a.backend, BackendKind::Cuda | BackendKind::CudaNofusion) {
+        crate::backend::cubecl::effective()
+    } else {
+        None
+    };
+    let log_files = cubecl.as_ref().map(|c| c.0.clone()).unwrap_or_default();
     let batch = a.batch.unwrap_or(match a.stage {
         Stage::Train => 128,
         Stage::Fit => 1024,
@@ -259,7 +249,7 @@ fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
     let sync = || B::sync(device).map_err(|e| anyhow::anyhow!("device sync: {e:?}"));
     sync()?;
     let setup_s = started.elapsed().as_secs_f64();
-    let logged_start = log_counts(&a);
+    let logged_start = log_counts(&log_files);
     let mut first_steps_ms = Vec::with_capacity(a.warmup);
     let w0 = Instant::now();
     for k in 0..a.warmup {
@@ -269,7 +259,7 @@ fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
         first_steps_ms.push(round3(s0.elapsed().as_secs_f64() * 1e3));
     }
     let warmup_s = w0.elapsed().as_secs_f64();
-    let logged_warm = log_counts(&a);
+    let logged_warm = log_counts(&log_files);
     let mut steps_ms = Vec::with_capacity(a.steps);
     let t0 = Instant::now();
     let mut mse = f64::NAN;
@@ -284,7 +274,7 @@ fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
     sync()?;
     let total = t0.elapsed().as_secs_f64();
     let ms = total * 1e3 / a.steps.max(1) as f64;
-    let logged_end = log_counts(&a);
+    let logged_end = log_counts(&log_files);
     let since = |later: Option<LogCounts>, earlier: Option<LogCounts>| Some(later?.since(earlier?));
     let mut sorted = steps_ms.clone();
     sorted.sort_by(f64::total_cmp);
@@ -332,27 +322,16 @@ fn bench_on<B: TrainBackend>(device: &B::Device, a: BenchArgs) -> Result<()> {
         "max_ms": round3(sorted.last().copied().unwrap_or(f64::NAN)),
         "step_sync": !a.no_step_sync,
         "single_read": !a.two_reads,
-        // From cubecl's logs (CUDA with --kernel-log / --cubecl-log): per-step launches,
-        // NVRTC compilations and autotune runs, during warm-up and during the timed steps.
-        "kernels_per_step": since(logged_end, logged_warm).map(|c| round3(c.launches as f64 / a.steps.max(1) as f64)),
-        "logged_warmup": counts_json(since(logged_warm, logged_start), a.warmup),
-        "logged_timed": counts_json(since(logged_end, logged_warm), a.steps),
+        // From cubecl's log files (CUDA, with loggers writing to files in cubecl.toml): per-step
+        // launches, NVRTC compilations and autotune runs, during warm-up and the timed steps.
+        "kernels_per_step": since(logged_end, logged_warm).filter(|_| log_files.launches).map(|c| round3(c.launches as f64 / a.steps.max(1) as f64)),
+        "logged_warmup": counts_json(since(logged_warm, logged_start), a.warmup, &log_files),
+        "logged_timed": counts_json(since(logged_end, logged_warm), a.steps, &log_files),
         "last_mse": mse,
-        "cubecl": if matches!(a.backend, BackendKind::Cuda | BackendKind::CudaNofusion) {
-            a.cubecl.to_json()
-        } else {
-            serde_json::Value::Null
-        },
+        // cubecl's effective configuration (cubecl.toml + CUBECL_* variables) and cache roots.
+        "cubecl": cubecl.map(|c| c.1),
     });
-    if a.json {
-        println!("{report}");
-    } else {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).context("formatting the report")?
-        );
-    }
-    Ok(())
+    Ok(report)
 }
 
 #[cfg(test)]
