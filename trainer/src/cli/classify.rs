@@ -1,9 +1,10 @@
 //! `hyperinr classify`: a picture or point cloud of the user's own.
 
 use super::*;
+use crate::data::picture::{prepare_file, Polarity};
 use crate::data::samples::{Samples, ShapeSet};
 use crate::eval::run_sample;
-use anyhow::{anyhow, Result};
+use anyhow::{bail, Result};
 use hyperinr_data::fashion::ImageSet;
 use hyperinr_runtime::Model;
 use std::path::PathBuf;
@@ -12,12 +13,18 @@ use std::path::PathBuf;
 pub struct ClassifyArgs {
     #[arg(long)]
     pub model: PathBuf,
-    /// Image models: a PNG of any size (converted to the model's size, grayscale).
+    /// Image models: a picture of any size (PNG, JPEG, BMP, GIF or WebP), prepared the way
+    /// FashionMNIST's product photos were: trimmed to the object, its longer side scaled to
+    /// the frame, centred, the object light on black, grayscale.
     /// Shape models: an `.npy` `(N, 3)` float32 point cloud (normalised to the unit sphere).
     #[arg(long)]
     pub input: PathBuf,
-    /// Invert intensities (for dark objects on a light background).
-    #[arg(long)]
+    /// Image models: which way round object and background are. `auto` reads it from the
+    /// picture's border (a light border means a dark object, as in a product photo).
+    #[arg(long, value_enum, default_value_t = Polarity::Auto)]
+    pub polarity: Polarity,
+    /// The same as `--polarity dark-object` (the former `--invert`).
+    #[arg(long, hide = true, conflicts_with = "polarity")]
     pub invert: bool,
     /// Adam steps of the latent's fit (default: the model file's fit settings).
     #[arg(long)]
@@ -26,23 +33,28 @@ pub struct ClassifyArgs {
 
 pub fn classify(a: ClassifyArgs) -> Result<()> {
     let bytes = crate::export::read_model_file(&a.model)?;
-    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let model = Model::from_bytes(&bytes).with_context(|| a.model.display().to_string())?;
     let samples = match model.config().input {
         hyperinr_shared::InputKind::Image { width, height } => {
-            let (w, h) = (width as usize, height as usize);
-            let gray = crate::viz::read_png_gray(&a.input, w, h)?;
-            let pixels: Vec<u8> = gray
-                .iter()
-                .map(|&v| {
-                    ((if a.invert { 1.0 - v } else { v }) * 255.0)
-                        .round()
-                        .clamp(0.0, 255.0) as u8
-                })
-                .collect();
+            if width != height {
+                bail!(
+                    "{}: the model's images are {width}×{height}; `classify --input` prepares \
+                     pictures for square frames only",
+                    a.model.display()
+                );
+            }
+            let polarity = if a.invert {
+                Polarity::DarkObject
+            } else {
+                a.polarity
+            };
+            let picture = prepare_file(&a.input, width, polarity)?;
+            eprintln!("{}", picture.summary());
+            let side = width as usize;
             Samples::Images(ImageSet {
-                width: w,
-                height: h,
-                pixels,
+                width: side,
+                height: side,
+                pixels: picture.pixels,
                 labels: vec![0],
                 indices: vec![0],
             })
@@ -70,9 +82,7 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
     )?;
     let s = model.sizes();
     let (mut logits, mut scratch) = (vec![0.0; s.logits], vec![0.0; s.scratch]);
-    let class = model
-        .classify(&z, &mut logits, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
+    let class = model.classify(&z, &mut logits, &mut scratch)?;
     let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
     let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
     let conf = 1.0 / sum;

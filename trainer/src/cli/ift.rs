@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::data::samples::{load_samples, DatasetKind};
+use crate::eval::stored::{check_stored_split, StoredLatents};
 use anyhow::{anyhow, bail, Result};
 use hyperinr_data::Split;
 use hyperinr_runtime::Model;
@@ -36,40 +37,23 @@ pub struct IftArgs {
 
 pub fn ift(a: IftArgs) -> Result<()> {
     let bytes = crate::export::read_model_file(&a.model)?;
-    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
-    if model.file().latents.split != a.split.to_format() {
-        bail!(
-            "{}: the model stores latents of split {:?}, not {:?}",
-            a.model.display(),
-            model.file().latents.split,
-            a.split
-        );
-    }
+    let model = Model::from_bytes(&bytes).with_context(|| a.model.display().to_string())?;
+    check_stored_split(&model, &a.model, a.split, "")?;
     let kind = DatasetKind::from_name(model.config().dataset)
         .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     let data = data_dir(kind, &a.data)?;
     let udf = model_udf(&model).with_queries(a.queries);
     let set = load_samples(kind, &data, a.split, 0, &udf, model.file().provenance.seed)?;
-    let n = a.limit.min(model.latent_count());
-    let mut z = vec![0.0; model.sizes().latent];
-    let mut picked = Vec::with_capacity(n);
-    for k in 0..n {
-        let info = model.stored_latent(k, &mut z).map_err(|e| anyhow!("{e}"))?;
-        let idx = info.dataset_index as usize;
-        if idx >= set.len() {
-            bail!(
-                "{}: stored latent {k} refers to sample {idx}, {} has {}",
-                a.model.display(),
-                data.display(),
-                set.len()
-            );
-        }
-        picked.push(idx);
+    if a.limit == 0 {
+        bail!("--limit 0: the IFT check needs at least one latent");
     }
+    let stored = StoredLatents::read(&model, a.limit)?;
+    stored.check_indices(&a.model, &data, set.len())?;
+    let (n, picked) = (stored.len(), &stored.dataset_indices);
     // Each latent's reconstruction target, as the loss saw it: the image on its grid, or one
     // draw of UDF queries around the shape.
     let mut observed = Vec::with_capacity(n);
-    for &idx in &picked {
+    for &idx in picked {
         let obs = set.observe(&[idx], 0)?;
         let coords = match (obs.coords, set.shared_coords()) {
             (Some(c), _) => c,
@@ -90,7 +74,14 @@ pub fn ift(a: IftArgs) -> Result<()> {
         &Default::default(),
     )?;
     if let Some(p) = &a.png {
-        crate::analysis::ift::ift_histogram_png(&report, p)?;
+        let file = a.model.file_name().unwrap_or(a.model.as_os_str());
+        let name = format!(
+            "{} ({}, {} split)",
+            file.to_string_lossy(),
+            model.config().dataset,
+            format!("{:?}", a.split).to_lowercase()
+        );
+        crate::analysis::ift::ift_histogram_png_named(&report, &name, p)?;
     }
     let mut v = serde_json::to_value(&report)?;
     if !a.per_latent {

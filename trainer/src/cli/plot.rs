@@ -1,6 +1,6 @@
 //! `hyperinr plot`: latent-space maps, an interpolation strip, the neighbour check.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Context, Result};
 use hyperinr_runtime::Model;
 use std::path::PathBuf;
 
@@ -37,20 +37,19 @@ pub struct PlotArgs {
 
 pub fn plot(a: PlotArgs) -> Result<()> {
     let bytes = crate::export::read_model_file(&a.model)?;
-    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let model = Model::from_bytes(&bytes).with_context(|| a.model.display().to_string())?;
     let latents = crate::analysis::latent_map::StoredLatents::read(&model, a.limit)?;
     let names: Vec<&str> = (0..model.config().class_count as usize)
         .map(|k| model.config().class_name(k).unwrap_or("?"))
         .collect();
+    let split = format!("{:?}", model.file().latents.split).to_lowercase();
     let mut report = serde_json::json!({ "model": a.model, "latents": latents.len() });
     if let Some(path) = &a.map {
         let proj = crate::analysis::latent_map::pca_2d(&latents)?;
         let title = format!(
-            "{}: {} stored latents, pca (pc1 {:.1}%, pc2 {:.1}%)",
+            "{}: {} stored {split} latents, PCA",
             model.config().dataset,
-            latents.len(),
-            100.0 * proj.explained[0],
-            100.0 * proj.explained[1]
+            latents.len()
         );
         crate::analysis::latent_map::latent_map_png(&proj, &latents.labels, &names, &title, path)?;
         report["pca_explained"] = serde_json::json!(proj.explained);
@@ -59,7 +58,7 @@ pub fn plot(a: PlotArgs) -> Result<()> {
     if let Some(path) = &a.tsne {
         let proj = crate::analysis::latent_map::tsne_2d(&latents, 30.0, 1000)?;
         let title = format!(
-            "{}: {} stored latents, t-sne (perplexity 30)",
+            "{}: {} stored {split} latents, t-SNE (perplexity 30)",
             model.config().dataset,
             latents.len()
         );
@@ -81,11 +80,27 @@ pub fn plot(a: PlotArgs) -> Result<()> {
                 .find(|&j| latents.labels[j] != latents.labels[a.from])
                 .unwrap_or(latents.len() - 1),
         };
+        let class = |i: usize| {
+            names
+                .get(latents.labels[i] as usize)
+                .copied()
+                .unwrap_or("?")
+        };
+        let title = format!(
+            "{}: decoded latents on the segment from stored latent {} ({}) to {} ({})",
+            model.config().dataset,
+            a.from,
+            class(a.from),
+            to,
+            class(to)
+        );
         crate::analysis::latent_map::interpolation_strip(
             &model,
-            latents.row(a.from),
-            latents.row(to),
+            latents.latent(a.from),
+            latents.latent(to),
             a.steps,
+            [class(a.from), class(to)],
+            &title,
             path,
         )?;
         report["strip"] = serde_json::json!({
