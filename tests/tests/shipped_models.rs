@@ -1,8 +1,13 @@
 //! The shipped model files are format version 2. The shape models were converted
 //! losslessly from version 1 by `hyperinr upgrade` (2026-12-02): ReLU φ without a linear
 //! path, the fit settings the stored latents were fitted with, golden vectors that
-//! reproduce, and a version-1 encoding that is the original file byte for byte (its length
-//! and CRC-32 are recorded here from the version-1 files). The FashionMNIST models were
+//! reproduce. On 2026-12-06 the training configuration in their provenance, which predates
+//! six fields, was completed once with the values those runs used (ReLU φ, no linear path,
+//! no auxiliary head, every query per step, one latent step, no auxiliary loss), so that it
+//! reads as a complete configuration; every other section is unchanged byte for byte. Their
+//! version-1 encoding is recorded here after that rewrite (the original version-1 files:
+//! 784,893 bytes, CRC-32 0xc41905d9, and 915,483 bytes, 0xa0dc8967, differ only in the
+//! provenance string and its length byte). The FashionMNIST models were
 //! trained with the recipe of `docs/recipe.md` and exported as version 2 directly: SiLU φ
 //! with a linear path, latents fitted with 100 steps; version 1 cannot hold them.
 
@@ -13,8 +18,8 @@ use hyperinr_tests::firmware::workspace_root;
 
 /// (file, length and CRC-32 of the version-1 file it was converted from).
 const UPGRADED: [(&str, usize, u32); 2] = [
-    ("models/modelnet10.hinr", 784_893, 0xc419_05d9),
-    ("models/modelnet40.hinr", 915_483, 0xa0dc_8967),
+    ("models/modelnet10.hinr", 785_045, 0x7a17_c390),
+    ("models/modelnet40.hinr", 915_635, 0x5cea_3998),
 ];
 
 /// `hyperinr fit` as the shipped latents were fitted: 30 Adam steps at lr 0.02, the
@@ -41,7 +46,19 @@ fn upgraded_models_are_version_2_and_convert_back_to_their_version_1_bytes() {
         assert_eq!(*model.fit_settings(), FIT, "{path}");
         let mut ws = WorkspaceBuf::new(&model);
         assert_eq!(model.self_test(&mut ws.workspace()), Ok(4), "{path}");
-        // Lossless: back in the version-1 layout it is the original file.
+        // The provenance reads as the complete configuration of a ReLU run.
+        let config = model.file().provenance.training_config;
+        for field in [
+            "\"hyper_activation\": \"relu\"",
+            "\"linear_path\": false",
+            "\"aux_classes\": 0",
+            "\"pixels_per_step\": 0",
+            "\"latent_steps\": 1",
+            "\"aux_class_weight\": 0.0",
+        ] {
+            assert!(config.contains(field), "{path}: provenance lacks {field}");
+        }
+        // Lossless: back in the version-1 layout it is the file recorded above.
         let v1 = upgrade::encode_v1(model.file()).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!((v1.len(), crc32(&v1)), (v1_len, v1_crc), "{path}");
         assert_eq!(

@@ -102,42 +102,10 @@ impl TrainingConfig {
         Ok(())
     }
 
-    /// Reads a saved configuration. Runs saved before shapes existed lack `dataset`,
-    /// `class_names` and `udf`: they were FashionMNIST runs, and read as such. Runs saved
-    /// before pixel subsampling existed lack `pixels_per_step`: they used every pixel.
+    /// Reads a saved configuration: every field must be present (a 0.1 reads only what it
+    /// writes).
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let mut value: serde_json::Value = serde_json::from_slice(bytes)?;
-        if let Some(fields) = value.as_object_mut() {
-            fields
-                .entry("dataset")
-                .or_insert_with(|| serde_json::json!("fashion-mnist"));
-            fields
-                .entry("class_names")
-                .or_insert_with(|| serde_json::json!([]));
-            fields.entry("udf").or_insert(serde_json::Value::Null);
-            fields
-                .entry("pixels_per_step")
-                .or_insert_with(|| serde_json::json!(0));
-            fields
-                .entry("latent_steps")
-                .or_insert_with(|| serde_json::json!(1));
-            fields
-                .entry("aux_class_weight")
-                .or_insert_with(|| serde_json::json!(0.0));
-            // φ's activation and linear path came later: older runs had a ReLU MLP.
-            if let Some(model) = fields.get_mut("model").and_then(|m| m.as_object_mut()) {
-                model
-                    .entry("hyper_activation")
-                    .or_insert_with(|| serde_json::json!("relu"));
-                model
-                    .entry("linear_path")
-                    .or_insert_with(|| serde_json::json!(false));
-                model
-                    .entry("aux_classes")
-                    .or_insert_with(|| serde_json::json!(0));
-            }
-        }
-        Ok(serde_json::from_value(value)?)
+        Ok(serde_json::from_slice(bytes)?)
     }
 }
 
@@ -160,5 +128,42 @@ impl RunDir {
     /// Fitted latents of a split.
     pub fn latents(&self, name: &str) -> PathBuf {
         self.0.join(format!("latents-{name}.bin"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shipped model records the complete configuration of the run it came from
+    /// (what `eval`, `ift` and `plot` read for a shape model's UDF sampling).
+    #[test]
+    fn shipped_models_record_a_complete_training_config() {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&models).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("hinr") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let file = hyperinr_shared::ModelFile::parse(&bytes).unwrap();
+            let config = TrainingConfig::from_json(file.provenance.training_config.as_bytes())
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            config.validate().unwrap();
+            assert_eq!(
+                config.dataset.name(),
+                file.config.dataset,
+                "{}",
+                path.display()
+            );
+            let names: Vec<&str> = file.config.class_names.split('\n').collect();
+            assert_eq!(config.class_names, names, "{}", path.display());
+            assert_eq!(config.model.hyper_activation, file.config.hyper_activation);
+            assert_eq!(config.model.linear_path, file.linear_path.is_some());
+            assert_eq!(config.udf.is_some(), config.dataset.is_shapes());
+            seen += 1;
+        }
+        assert_eq!(seen, 4, "models/ holds the four shipped files");
     }
 }
