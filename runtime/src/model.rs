@@ -92,7 +92,8 @@ fn max_rows(layers: &[hyperinr_shared::QuantLinear<'_>]) -> usize {
         .unwrap_or(0)
 }
 
-/// Dequantises int8 latent `codes` with `scale` into `out` (`q as f32 * scale`).
+/// Dequantises int8 `codes` with `scale` into `out` (`q as f32 * scale`): a stored latent, or
+/// one output row of a layer (the trainer loads a file's φ into burn with it).
 ///
 /// ```
 /// use hyperinr_shared::I8Slice;

@@ -64,8 +64,12 @@ impl InputKind {
 /// - `Silu`: `x · σ(x)`, computed as `x / (1 + expf(−x))` with libm's `expf` (one division,
 ///   one addition, no fused multiply–add; `expf` overflows to +∞ below x ≈ −88.7, where the
 ///   result is `−0.0`).
+///
+/// In JSON (the trainer's run configuration) the variants are named as [`Self::name`] says;
+/// postcard, the model file's encoding, stores the variant index only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[serde(rename_all = "kebab-case")]
 pub enum HyperActivation {
     /// `max(0, x)`.
     #[default]
@@ -77,6 +81,13 @@ pub enum HyperActivation {
 }
 
 impl HyperActivation {
+    /// Every activation, in variant order.
+    pub const ALL: [HyperActivation; 3] = [
+        HyperActivation::Relu,
+        HyperActivation::LeakyRelu,
+        HyperActivation::Silu,
+    ];
+
     /// The slope of [`HyperActivation::LeakyRelu`] for `x ≤ 0`.
     pub const LEAKY_SLOPE: f32 = 0.01;
 

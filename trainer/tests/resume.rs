@@ -36,7 +36,7 @@ fn train_epochs(run: &Path, epochs: u32, extra: &[&str]) -> Command {
 /// Sections of a checkpoint file: config, epoch, hypernet, optimiser, latents.
 fn sections(path: &Path) -> Vec<Vec<u8>> {
     let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[..8], b"HINRCKP2");
+    assert_eq!(&b[..8], b"HINRCKP3");
     // The last 32 bytes are the SHA-256 of the rest.
     let b = &b[..b.len() - 32];
     let mut out = Vec::new();
@@ -144,14 +144,27 @@ fn corrupt_checkpoint_is_named() {
     let run = dir.path().join("r");
     // A real run (resume reads its config.json first), then a corrupt checkpoint.
     assert!(train(&run, &[]).status().unwrap().success());
-    std::fs::write(run.join("checkpoint.bin"), b"HINRCKP1\xff\xff").unwrap();
-    let out = train(&run, &["--resume"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let good = std::fs::read(run.join("checkpoint.bin")).unwrap();
+    let resume_error = |bytes: &[u8]| {
+        std::fs::write(run.join("checkpoint.bin"), bytes).unwrap();
+        let out = train(&run, &["--resume"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Cut short: named, with its length.
+    let err = resume_error(&good[..20]);
     assert!(
-        err.contains("checkpoint.bin") && err.contains("config"),
+        err.contains("checkpoint.bin") && err.contains("truncated checkpoint (20 bytes)"),
         "{err}"
     );
+    // An earlier trainer's layout is refused by name, not fed to burn's record loader.
+    let err = resume_error(b"HINRCKP1\xff\xff");
+    assert!(
+        err.contains("checkpoint.bin") && err.contains("HINRCKP1 is from an earlier trainer"),
+        "{err}"
+    );
+    let err = resume_error(b"not a checkpoint");
+    assert!(err.contains("offset 0: not a hyperinr checkpoint"), "{err}");
 }
 
 /// Any flipped byte of a checkpoint (here: in the config, the hypernetwork record, the
@@ -163,7 +176,7 @@ fn flipped_checkpoint_byte_is_caught_by_its_checksum() {
     let run = dir.path().join("r");
     assert!(train(&run, &[]).status().unwrap().success());
     let good = std::fs::read(run.join("checkpoint.bin")).unwrap();
-    assert_eq!(&good[..8], b"HINRCKP2");
+    assert_eq!(&good[..8], b"HINRCKP3");
     for at in [
         20,
         good.len() / 3,

@@ -15,6 +15,7 @@
 
 use crate::backend::siren_op::{siren, SirenOp, TrainBackend};
 use crate::data::samples::Samples;
+use crate::model::LinearRows;
 use crate::model::{HyperInrConfig, HyperNet};
 use crate::train::latents::LatentTable;
 use crate::train::{batch_tensors, shared_coords};
@@ -215,16 +216,10 @@ impl<B: TrainBackend> LevelFitter<'_, B> {
                 let mut grads = per_sample.clone().mean().backward();
                 let g = x
                     .grad_remove(&mut grads)
-                    .with_context(|| format!("{level:?}: no gradient"))?
-                    .into_data()
-                    .to_vec::<f32>()
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                    .with_context(|| format!("{level:?}: no gradient"))?;
+                let (g, errors) = crate::train::read_step(g, per_sample.inner())?;
                 // Step 0 sees the starting values, already recorded.
                 if let (Some(best), true) = (best.as_mut(), step > 0) {
-                    let errors = per_sample
-                        .into_data()
-                        .to_vec::<f32>()
-                        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                     for (&r, &e) in rows.iter().zip(&errors) {
                         best.offer(r, f64::from(e), table.row(r));
                     }

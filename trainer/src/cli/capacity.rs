@@ -61,7 +61,7 @@ pub fn capacity(a: CapacityArgs) -> Result<()> {
 
 pub(crate) fn capacity_on<B: TrainBackend>(device: &B::Device, a: CapacityArgs) -> Result<()> {
     let bytes = crate::export::read_model_file(&a.model)?;
-    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let model = Model::from_bytes(&bytes).with_context(|| a.model.display().to_string())?;
     let kind = DatasetKind::from_name(model.config().dataset)
         .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     let data = data_dir(kind, &a.data)?;

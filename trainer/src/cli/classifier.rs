@@ -88,7 +88,7 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
         &train_q,
         &train.labels,
         train.dim,
-        config.classes().len(),
+        config.class_names.clone().len(),
         val_ref,
         device,
     )?;

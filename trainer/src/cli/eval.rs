@@ -4,6 +4,7 @@ use super::*;
 use crate::backend::siren_op::TrainBackend;
 use crate::backend::{dispatch, BackendKind};
 use crate::data::samples::{load_samples, DatasetKind, Samples, UdfConfig};
+use crate::eval::stored::{check_stored_split, StoredLatents};
 use crate::eval::{evaluate, evaluate_shapes, EvalReport};
 use crate::export::{dequantized_latents, hypernet_from_file, model_config_from_file};
 use crate::train::fit::{fit_latents, FitConfig};
@@ -137,34 +138,12 @@ pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
         )?;
         return evaluate_samples(&model, &latents, &samples, true, a);
     }
-    let stored = model.file().latents.split;
-    if stored != a.split.to_format() {
-        bail!("{}: the model stores latents of split {stored:?}, not {:?} (use --fit to fit that split)", a.model.display(), a.split);
-    }
-    let n = if a.limit > 0 {
-        a.limit.min(model.latent_count())
-    } else {
-        model.latent_count()
-    };
-    let dim = model.sizes().latent;
-    let mut latents = vec![0.0f32; n * dim];
-    let mut picked = Vec::with_capacity(n);
-    for (i, z) in latents.chunks_exact_mut(dim).enumerate() {
-        let info = model.stored_latent(i, z).map_err(|e| anyhow!("{e}"))?;
-        let idx = info.dataset_index as usize;
-        if idx >= split_samples.len() {
-            bail!(
-                "{}: stored latent {i} refers to sample {idx}, {} has {}",
-                a.model.display(),
-                data.display(),
-                split_samples.len()
-            );
-        }
-        picked.push(idx);
-    }
+    check_stored_split(&model, &a.model, a.split, " (use --fit to fit that split)")?;
+    let stored = StoredLatents::read(&model, a.limit)?;
+    stored.check_indices(&a.model, &data, split_samples.len())?;
     // Labels come from the dataset folder, not from the model file.
-    let samples = split_samples.select(&picked)?;
-    evaluate_samples(&model, &latents, &samples, false, a)
+    let samples = split_samples.select(&stored.dataset_indices)?;
+    evaluate_samples(&model, &stored.values, &samples, false, a)
 }
 
 /// The fit the model file records for its stored latents (steps, lr, latent L2), with

@@ -5,7 +5,7 @@ use crate::train::artifacts::{load_classifier, LatentFile};
 use crate::train::classifier::accuracy;
 use crate::train::fit::FitConfig;
 use crate::train::{RunDir, Training};
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use hyperinr_runtime::Model;
 use std::path::PathBuf;
 
@@ -78,7 +78,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
             fit
         }
     };
-    let classes = config.classes();
+    let classes = config.class_names.clone();
     let class_refs: Vec<&str> = classes.iter().map(String::as_str).collect();
     let bytes = crate::export::export(&crate::export::ExportInput {
         dataset: config.dataset.name(),
@@ -98,7 +98,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
     hyperinr_data::io::write_atomic(&a.out, &bytes)?;
     // Float model (float latents, float classifier) vs the int8 file, on the stored latents.
     let float_acc = accuracy(&clf.predict(&latents.values), &latents.labels);
-    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{e}"))?;
+    let model = Model::from_bytes(&bytes)?;
     let s = model.sizes();
     let (mut z, mut logits, mut scratch) = (
         vec![0.0; s.latent],
@@ -107,10 +107,8 @@ pub fn export(a: ExportArgs) -> Result<()> {
     );
     let mut hits = 0usize;
     for i in 0..model.latent_count() {
-        let info = model.stored_latent(i, &mut z).map_err(|e| anyhow!("{e}"))?;
-        let c = model
-            .classify(&z, &mut logits, &mut scratch)
-            .map_err(|e| anyhow!("{e}"))?;
+        let info = model.stored_latent(i, &mut z)?;
+        let c = model.classify(&z, &mut logits, &mut scratch)?;
         hits += (c == info.label as usize) as usize;
     }
     let int8_acc = hits as f64 / model.latent_count().max(1) as f64;

@@ -1,6 +1,6 @@
 //! `hyperinr inspect`: a model file's config, provenance, sizes and CRC status.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Context, Result};
 use hyperinr_runtime::Model;
 use std::path::PathBuf;
 
@@ -20,7 +20,7 @@ pub fn inspect(a: InspectArgs) -> Result<()> {
         ),
         Err(e) => bail!("{}: {e}", a.model.display()),
     }
-    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let model = Model::from_bytes(&bytes).with_context(|| a.model.display().to_string())?;
     let f = model.file();
     let c = &f.config;
     println!("dataset: {} ({:?})", c.dataset, c.input);

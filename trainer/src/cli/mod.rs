@@ -1,6 +1,8 @@
 //! The `hyperinr` command line: one file per subcommand, each with its arguments and its
 //! run function; [`Cli`] parses, [`run`] dispatches. `main.rs` only calls these.
 
+mod baseline;
+mod bench;
 mod capacity;
 mod classifier;
 mod classify;
@@ -14,7 +16,10 @@ mod make_subset;
 mod plot;
 mod render;
 mod train;
+mod upgrade;
 
+pub use baseline::BaselineArgs;
+pub use bench::BenchArgs;
 pub use capacity::CapacityArgs;
 pub use classifier::ClassifierArgs;
 pub use classify::ClassifyArgs;
@@ -28,13 +33,13 @@ pub use make_subset::SubsetArgs;
 pub use plot::PlotArgs;
 pub use render::RenderArgs;
 pub use train::TrainArgs;
+pub use upgrade::UpgradeArgs;
 
 use eval::{fit_config_for_model, fit_for_model, model_udf};
 
 use crate::data::samples::{DatasetKind, UdfConfig};
 use crate::train::{RunDir, TrainingConfig};
 use anyhow::{bail, Context, Result};
-use hyperinr_data::fashion::FASHION_CLASSES;
 use std::path::PathBuf;
 
 const DEFAULT_DATA: &str = "/usr/share/datasets/fashion-mnist";
@@ -61,15 +66,6 @@ fn run_config(run: &RunDir) -> Result<(TrainingConfig, String)> {
 }
 
 impl TrainingConfig {
-    /// Class names in label order (runs made before shapes existed stored none: FashionMNIST).
-    pub fn classes(&self) -> Vec<String> {
-        if self.class_names.is_empty() {
-            FASHION_CLASSES.iter().map(|s| s.to_string()).collect()
-        } else {
-            self.class_names.clone()
-        }
-    }
-
     /// The UDF sampling of a shape run (the default for images, where it is unused).
     pub fn udf_or_default(&self) -> UdfConfig {
         self.udf.clone().unwrap_or_else(UdfConfig::new)
@@ -117,12 +113,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Evaluate a model file on a dataset split (JSON with --json).
     Eval(EvalArgs),
-    /// Classify a PNG of your own.
+    /// Classify a picture (PNG, JPEG, …) or a point cloud (`.npy`) of your own.
     Classify(ClassifyArgs),
     /// Show a model file's config, provenance, sizes and CRC status.
     Inspect(InspectArgs),
     /// Convert a format-version-1 model file to version 2 (same weights and latents).
-    Upgrade(crate::export::upgrade::UpgradeArgs),
+    Upgrade(UpgradeArgs),
     /// PNG grid: originals beside runtime reconstructions of stored latents.
     Render(RenderArgs),
     /// IFT check: rank and conditioning of ∂φ/∂z and the loss Hessian in z, per stored latent.
@@ -132,10 +128,10 @@ pub enum Command {
     /// Where the reconstruction ceiling comes from: fits at four levels of freedom (JSON).
     Capacity(CapacityArgs),
     /// Time training steps (warm-up excluded).
-    Bench(crate::eval::bench::BenchArgs),
+    Bench(BenchArgs),
     /// Linear baseline of the same code length: PCA codes, their reconstruction and a
     /// classifier on them (JSON with --json, keys as `eval`'s).
-    Baseline(crate::eval::baseline::BaselineArgs),
+    Baseline(BaselineArgs),
     /// Cut a small subset of the official IDX files (for the repo).
     MakeSubset(SubsetArgs),
 }
@@ -151,13 +147,13 @@ pub fn run(command: Command) -> Result<()> {
         Command::Eval(a) => eval::eval(a),
         Command::Classify(a) => classify::classify(a),
         Command::Inspect(a) => inspect::inspect(a),
-        Command::Upgrade(a) => crate::export::upgrade::upgrade(a),
+        Command::Upgrade(a) => upgrade::upgrade(a),
         Command::Render(a) => render::render(a),
         Command::Ift(a) => ift::ift(a),
         Command::Plot(a) => plot::plot(a),
         Command::Capacity(a) => capacity::capacity(a),
-        Command::Bench(a) => crate::eval::bench::bench(a),
-        Command::Baseline(a) => crate::eval::baseline::baseline(a),
+        Command::Bench(a) => bench::bench(a),
+        Command::Baseline(a) => baseline::baseline(a),
         Command::MakeSubset(a) => make_subset::make_subset(a),
     }
 }

@@ -73,7 +73,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = SirenOp::Fused)]
     pub siren_op: SirenOp,
     /// φ's hidden activation.
-    #[arg(long, value_enum, default_value_t = crate::model::HyperActivation::Relu)]
+    #[arg(long, value_parser = crate::model::parse_activation, default_value = "relu")]
     pub hyper_activation: crate::model::HyperActivation,
     /// φ(z) = A z + MLP(z): a linear path from the latent to the SIREN parameters.
     #[arg(long)]

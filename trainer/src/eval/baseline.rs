@@ -19,7 +19,6 @@
 //! top-`K` Ritz pairs has residual `‖C v − λ v‖ ≤ 1e-9 · λ_max`: the same components to
 //! working accuracy at a fraction of a full 4,096² eigen-decomposition's cost.
 
-use crate::backend::{dispatch, BackendKind};
 use crate::data::samples::{
     class_names, cube_probes, load_samples, DatasetKind, Samples, UdfConfig,
 };
@@ -57,51 +56,27 @@ pub enum BaselineMethod {
     Pca,
 }
 
-#[derive(clap::Args, Clone)]
-pub struct BaselineArgs {
-    #[arg(long, value_enum, default_value_t = BaselineMethod::Pca)]
-    pub method: BaselineMethod,
+/// One baseline run: a linear code of `dim` values per sample, fitted on the training split,
+/// and the classifier recipe trained on the training codes.
+pub struct BaselineSpec {
     /// Code length `K` (principal components).
-    #[arg(long, default_value_t = 64)]
     pub dim: usize,
-    #[arg(long, value_enum, default_value_t = DatasetKind::FashionMnist)]
+    /// The dataset.
     pub dataset: DatasetKind,
-    /// The dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// The split evaluated (PCA and classifier are always fitted on the training split).
-    #[arg(long, value_enum, default_value_t = Split::Test)]
+    /// Its folder.
+    pub data: PathBuf,
+    /// The split evaluated.
     pub split: Split,
     /// Evaluate only the first N samples of the split (0 = all).
-    #[arg(long, default_value_t = 0)]
     pub limit: usize,
     /// Fit PCA and classifier on the first N training samples only (0 = all).
-    #[arg(long, default_value_t = 0)]
     pub train_limit: usize,
-    /// Eigenvectors: `auto` (full eigen-decomposition up to 1,024 values per sample,
-    /// subspace iteration above), `exact` or `subspace`.
-    #[arg(long, value_enum, default_value_t = PcaSolver::Auto)]
+    /// How the eigenvectors are found.
     pub pca_solver: PcaSolver,
     /// Shapes: distances are clamped at this value (the training target's clamp).
-    #[arg(long, default_value_t = 0.1)]
     pub udf_clamp: f32,
-    /// Classifier epochs.
-    #[arg(long, default_value_t = 60)]
-    pub epochs: usize,
-    /// Classifier dropout.
-    #[arg(long, default_value_t = 0.3)]
-    pub dropout: f64,
-    /// Classifier input noise (the shipped FashionMNIST classifier used 0.2).
-    #[arg(long, default_value_t = 0.2)]
-    pub input_noise: f32,
-    /// Classifier seed (the shipped classifier used 7).
-    #[arg(long, default_value_t = 7)]
-    pub seed: u64,
-    /// Backend of the classifier's training.
-    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
-    pub backend: BackendKind,
-    #[arg(long)]
-    pub json: bool,
+    /// The classifier recipe (epochs, dropout, input noise, seed).
+    pub classifier: ClassifierConfig,
 }
 
 /// What `hyperinr baseline --json` prints: `eval --json`'s keys and the baseline's own.
@@ -380,29 +355,11 @@ pub fn sample_values(samples: &Samples, clamp: f32) -> Result<(Vec<f64>, usize)>
     }
 }
 
-pub fn baseline(a: BaselineArgs) -> Result<()> {
-    let report = dispatch!(a.backend, baseline_on, &a)?;
-    if a.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        let quality = match (report.eval.psnr_db, report.eval.udf_rmse) {
-            (Some(p), _) => format!("PSNR {p:.2} dB"),
-            (_, Some(r)) => format!("UDF RMSE {r:.5}"),
-            _ => String::new(),
-        };
-        println!(
-            "pca-{}: accuracy {:.4} over {} samples of {}, {quality} (explained variance {:.3})",
-            report.dim,
-            report.eval.accuracy,
-            report.eval.samples,
-            report.split,
-            report.explained_variance
-        );
-    }
-    Ok(())
-}
-
-fn baseline_on<B: AutodiffBackend>(device: &B::Device, a: &BaselineArgs) -> Result<BaselineReport> {
+/// Fits the baseline of `spec` and measures it as `eval` measures a model file.
+pub fn run_baseline<B: AutodiffBackend>(
+    device: &B::Device,
+    a: &BaselineSpec,
+) -> Result<BaselineReport> {
     let started = Instant::now();
     let say = |what: &str| {
         eprintln!(
@@ -413,11 +370,11 @@ fn baseline_on<B: AutodiffBackend>(device: &B::Device, a: &BaselineArgs) -> Resu
     if !(a.udf_clamp > 0.0 && a.udf_clamp.is_finite()) {
         bail!("--udf-clamp {}: must be a positive number", a.udf_clamp);
     }
-    let data = crate::cli::data_dir(a.dataset, &a.data)?;
+    let data = &a.data;
     let udf = UdfConfig::new().with_clamp(a.udf_clamp);
     let shapes = a.dataset.is_shapes();
     let (lo, hi) = (0.0, if shapes { a.udf_clamp as f64 } else { 1.0 });
-    let train = load_samples(a.dataset, &data, Split::Train, a.train_limit, &udf, 0)?;
+    let train = load_samples(a.dataset, data, Split::Train, a.train_limit, &udf, 0)?;
     let (train_x, d) = sample_values(&train, a.udf_clamp)?;
     if a.dim == 0 || a.dim > d {
         bail!(
@@ -433,7 +390,7 @@ fn baseline_on<B: AutodiffBackend>(device: &B::Device, a: &BaselineArgs) -> Resu
     let pca = fit_pca(&train_x, d, a.dim, a.pca_solver)?;
     let train_codes: Vec<f32> = pca.encode(&train_x).iter().map(|&v| v as f32).collect();
     drop(train_x);
-    let eval_set = load_samples(a.dataset, &data, a.split, a.limit, &udf, 0)?;
+    let eval_set = load_samples(a.dataset, data, a.split, a.limit, &udf, 0)?;
     let (eval_x, _) = sample_values(&eval_set, a.udf_clamp)?;
     let eval_codes = pca.encode(&eval_x);
     let sq = pca.reconstruction_sq_error(&eval_x, &eval_codes, lo, hi);
@@ -449,15 +406,10 @@ fn baseline_on<B: AutodiffBackend>(device: &B::Device, a: &BaselineArgs) -> Resu
     say(&format!(
         "training the classifier on {} codes ({} epochs)",
         train.len(),
-        a.epochs
+        a.classifier.epochs
     ));
-    let cfg = ClassifierConfig::new()
-        .with_epochs(a.epochs)
-        .with_dropout(a.dropout)
-        .with_input_noise(a.input_noise)
-        .with_seed(a.seed);
     let clf = train_classifier::<B>(
-        &cfg,
+        &a.classifier,
         &train_codes,
         train.labels(),
         a.dim,
@@ -489,8 +441,8 @@ fn baseline_on<B: AutodiffBackend>(device: &B::Device, a: &BaselineArgs) -> Resu
         explained_variance: pca.explained_variance(),
         pca_solver: pca.solver,
         pca_residual: pca.residual,
-        classifier_input_noise: a.input_noise,
-        classifier_seed: a.seed,
+        classifier_input_noise: a.classifier.input_noise,
+        classifier_seed: a.classifier.seed,
     })
 }
 

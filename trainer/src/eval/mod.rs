@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod stored;
 
 use crate::data::samples::{cube_probes, ShapeSet};
 use crate::geometry::{chamfer_distance, CloudIndex, SurfaceSearch};
@@ -67,16 +68,10 @@ pub fn run_sample(model: &Model<'_>, latent: &[f32], image: &[u8]) -> Result<Sam
     let mut w = vec![0.0f32; s.weights];
     let mut scratch = vec![0.0f32; s.scratch];
     let mut logits = vec![0.0f32; s.logits];
-    model
-        .decode_weights(latent, &mut w, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
+    model.decode_weights(latent, &mut w, &mut scratch)?;
     let mut px = vec![0.0f32; image.len() * s.out_dim];
-    model
-        .render_image(&w, &mut px, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
-    let class = model
-        .classify(latent, &mut logits, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
+    model.render_image(&w, &mut px, &mut scratch)?;
+    let class = model.classify(latent, &mut logits, &mut scratch)?;
     let mut sq = 0.0f64;
     for (p, &t) in px.iter_mut().zip(image) {
         *p = p.clamp(0.0, 1.0);
@@ -151,7 +146,7 @@ pub fn classify_latent(model: &Model<'_>, latent: &[f32]) -> Result<usize> {
     let (mut logits, mut scratch) = (vec![0.0f32; s.logits], vec![0.0f32; s.scratch]);
     model
         .classify(latent, &mut logits, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))
+        .map_err(anyhow::Error::from)
 }
 
 /// Points where the runtime's reconstruction of `latent` has UDF below `eps`
@@ -166,9 +161,7 @@ pub fn reconstruct_surface(
     let s = model.sizes();
     let mut w = vec![0.0f32; s.weights];
     let mut scratch = vec![0.0f32; s.scratch];
-    model
-        .decode_weights(latent, &mut w, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
+    model.decode_weights(latent, &mut w, &mut scratch)?;
     let mut failed = None;
     let sample = SurfaceSearch::default().run(
         |coords| {
@@ -209,13 +202,9 @@ pub fn model_udf_at(
     let s = model.sizes();
     let mut w = vec![0.0f32; s.weights];
     let mut scratch = vec![0.0f32; s.scratch];
-    model
-        .decode_weights(latent, &mut w, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
+    model.decode_weights(latent, &mut w, &mut scratch)?;
     let mut out = vec![0.0f32; probes.len() / 3 * s.out_dim];
-    model
-        .eval_siren(&w, probes, &mut out, &mut scratch)
-        .map_err(|e| anyhow!("{e}"))?;
+    model.eval_siren(&w, probes, &mut out, &mut scratch)?;
     Ok(out.into_iter().map(|v| v.clamp(0.0, clamp)).collect())
 }
 

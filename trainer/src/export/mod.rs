@@ -3,9 +3,10 @@
 pub mod upgrade;
 
 use crate::model::classifier::TrainedClassifier;
-use crate::model::{Dense, HyperActivation, HyperInrConfig, HyperNet};
+use crate::model::{linear_from_rows, HyperInrConfig, HyperNet, LinearRows};
 use crate::train::artifacts::LatentFile;
 use anyhow::{anyhow, bail, Context, Result};
+use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use hyperinr_shared::quant::{quantize_matrix, quantize_row};
 use hyperinr_shared::write::{f32_bytes, i8_bytes, u32_bytes};
@@ -61,14 +62,15 @@ pub fn quantize_latents(values: &[f32], dim: usize) -> Result<(Vec<i8>, Vec<f32>
 /// Latents after an int8 round trip (what the runtime will see).
 pub fn dequantized_latents(values: &[f32], dim: usize) -> Result<Vec<f32>> {
     let (codes, scales) = quantize_latents(values, dim)?;
-    Ok(codes
+    let mut out = vec![0.0f32; codes.len()];
+    for ((row, &s), z) in codes
         .chunks_exact(dim)
         .zip(&scales)
-        .flat_map(|(row, &s)| {
-            row.iter()
-                .map(move |&q| hyperinr_shared::quant::dequantize(q, s))
-        })
-        .collect())
+        .zip(out.chunks_exact_mut(dim))
+    {
+        hyperinr_runtime::dequantize_latent(I8Slice::new(&i8_bytes(row)), s, z)?;
+    }
+    Ok(out)
 }
 
 /// Everything an export needs.
@@ -105,24 +107,6 @@ pub struct ExportInput<'a> {
 /// The latents' initial standard deviation in `hyperinr fit` (`fit_latents` starts every
 /// latent at zero).
 pub const FIT_INIT_STD: f32 = 0.0;
-
-/// The format's activation for the trainer's.
-pub fn activation_to_format(a: HyperActivation) -> hyperinr_shared::HyperActivation {
-    match a {
-        HyperActivation::Relu => hyperinr_shared::HyperActivation::Relu,
-        HyperActivation::LeakyRelu => hyperinr_shared::HyperActivation::LeakyRelu,
-        HyperActivation::Silu => hyperinr_shared::HyperActivation::Silu,
-    }
-}
-
-/// The trainer's activation for the format's.
-pub fn activation_from_format(a: hyperinr_shared::HyperActivation) -> HyperActivation {
-    match a {
-        hyperinr_shared::HyperActivation::Relu => HyperActivation::Relu,
-        hyperinr_shared::HyperActivation::LeakyRelu => HyperActivation::LeakyRelu,
-        hyperinr_shared::HyperActivation::Silu => HyperActivation::Silu,
-    }
-}
 
 /// The fit settings of `fit` (steps, lr, latent L2) with the latents' Adam constants
 /// (`latents.rs`) and [`FIT_INIT_STD`]: what `config.fit` records.
@@ -267,7 +251,7 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
                 out_dim: m.out_dim as u32,
                 class_count: input.class_names.len() as u32,
                 class_names: &names,
-                hyper_activation: activation_to_format(m.hyper_activation),
+                hyper_activation: m.hyper_activation,
                 fit: input.fit,
             },
             provenance: Provenance {
@@ -293,10 +277,10 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
             },
             golden,
         };
-        file.to_bytes().map_err(|e| anyhow!("{e}"))
+        Ok(file.to_bytes()?)
     };
     let plain = build(hyperinr_shared::heapless::Vec::new())?;
-    let model = hyperinr_runtime::Model::from_bytes(&plain).map_err(|e| anyhow!("{e}"))?;
+    let model = hyperinr_runtime::Model::from_bytes(&plain)?;
     // Golden vectors: the first stored latents (up to 4), or a zero latent if none.
     let mut golden_src: Vec<(Vec<i8>, f32)> = (0..lat.len().min(4))
         .map(|i| (codes[i * lat.dim..(i + 1) * lat.dim].to_vec(), scales[i]))
@@ -308,7 +292,7 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
         .iter()
         .map(|(c, s)| {
             hyperinr_runtime::compute_golden(&model, c, *s, &input.golden_coords)
-                .map_err(|e| anyhow!("{e}"))
+                .map_err(anyhow::Error::from)
         })
         .collect::<Result<_>>()?;
     let encoded: Vec<_> = goldens.iter().map(|g| g.encode()).collect();
@@ -316,7 +300,7 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
     let bytes = build(golden)?;
     // The file must verify itself before it leaves the trainer.
     {
-        let model = hyperinr_runtime::Model::from_bytes(&bytes).map_err(|e| anyhow!("{e}"))?;
+        let model = hyperinr_runtime::Model::from_bytes(&bytes)?;
         let mut ws = hyperinr_runtime::WorkspaceBuf::new(&model);
         model
             .self_test(&mut ws.workspace())
@@ -326,19 +310,21 @@ pub fn export(input: &ExportInput<'_>) -> Result<Vec<u8>> {
 }
 
 /// A model file's int8 layer as a burn layer with dequantised weights (`q as f32 * scale`).
-fn dense_from_file<B: Backend>(id: u64, l: &QuantLinear<'_>, device: &B::Device) -> Dense<B> {
-    let cols = l.cols as usize;
-    let rows = l.rows as usize;
-    let mut w = Vec::with_capacity(rows * cols);
-    for (r, s) in l.scales.iter().enumerate() {
-        w.extend(
-            l.weights.as_bytes()[r * cols..(r + 1) * cols]
-                .iter()
-                .map(|&q| hyperinr_shared::quant::dequantize(q as i8, s)),
-        );
+fn dense_from_file<B: Backend>(
+    id: u64,
+    l: &QuantLinear<'_>,
+    device: &B::Device,
+) -> Result<Linear<B>> {
+    let (cols, rows) = (l.cols as usize, l.rows as usize);
+    let mut w = vec![0.0f32; rows * cols];
+    for ((r, s), out) in l.scales.iter().enumerate().zip(w.chunks_exact_mut(cols)) {
+        let codes = l.weights.sub(r * cols, cols).ok_or_else(|| {
+            anyhow!("layer {id}: row {r} of {rows} lies outside its {cols}-column weights")
+        })?;
+        hyperinr_runtime::dequantize_latent(codes, s, out)?;
     }
     let b: Vec<f32> = l.bias.iter().collect();
-    Dense::from_rows(id, &w, &b, cols, rows, device)
+    Ok(linear_from_rows(id, &w, &b, cols, rows, device))
 }
 
 /// Layer id of a loaded linear path (the trainer's, `model.rs`).
@@ -355,16 +341,17 @@ pub fn hypernet_from_file<B: Backend>(
         .iter()
         .enumerate()
         .map(|(k, l)| dense_from_file(k as u64, l, device))
-        .collect();
+        .collect::<Result<_>>()?;
     let linear = file
         .linear_path
         .as_ref()
-        .map(|l| dense_from_file(LINEAR_PATH_ID, l, device));
+        .map(|l| dense_from_file(LINEAR_PATH_ID, l, device))
+        .transpose()?;
     Ok(HyperNet {
         layers,
         linear,
         aux_head: None,
-        activation: activation_from_format(file.config.hyper_activation),
+        activation: file.config.hyper_activation,
     })
 }
 
@@ -378,7 +365,7 @@ pub fn model_config_from_file(file: &ModelFile<'_>) -> HyperInrConfig {
     m.omega0 = c.omega0;
     m.in_dim = c.in_dim as usize;
     m.out_dim = c.out_dim as usize;
-    m.hyper_activation = activation_from_format(c.hyper_activation);
+    m.hyper_activation = c.hyper_activation;
     m.linear_path = file.linear_path.is_some();
     m
 }
@@ -389,9 +376,9 @@ pub fn read_model_file(path: &std::path::Path) -> Result<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::model::{image_coords, siren_forward};
+    use crate::model::{image_coords, siren_forward, HyperActivation};
     use burn::tensor::{Tensor, TensorData};
     use hyperinr_data::Split;
 
@@ -401,7 +388,9 @@ mod tests {
         small_export_with(seed, HyperActivation::Relu, false)
     }
 
-    fn small_export_with(
+    /// A small exported model (8-d latents, 3 stored; seed, φ's activation and linear path
+    /// as given): for these tests and the IFT check's.
+    pub(crate) fn small_export_with(
         seed: u64,
         activation: HyperActivation,
         linear_path: bool,

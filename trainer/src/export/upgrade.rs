@@ -15,27 +15,23 @@ use crate::train::fit::FitConfig;
 use anyhow::{anyhow, bail, Result};
 use hyperinr_runtime::Model;
 use hyperinr_shared::FitSettings;
-use std::path::PathBuf;
 
-/// Arguments of `hyperinr upgrade`.
-#[derive(clap::Args, Clone)]
-pub struct UpgradeArgs {
-    /// A format-version-1 `.hinr` file.
-    pub input: PathBuf,
-    /// Where the version-2 file goes (may be the input itself).
-    pub output: PathBuf,
+/// The fit settings a version-1 file cannot say, where the caller knows them (`hyperinr
+/// upgrade`'s `--fit-*` flags); what is left out takes the defaults above.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct FitOverrides {
     /// Adam steps the stored latents were fitted with (default: `hyperinr fit`'s, 30).
-    #[arg(long)]
-    pub fit_steps: Option<u32>,
+    #[arg(long = "fit-steps")]
+    pub steps: Option<u32>,
     /// Their learning rate (default: `hyperinr fit`'s, 0.02).
-    #[arg(long)]
-    pub fit_lr: Option<f32>,
+    #[arg(long = "fit-lr")]
+    pub lr: Option<f32>,
     /// Their latent L2 weight (default: `latent_l2` of the file's training config, else 1e-4).
-    #[arg(long)]
-    pub fit_latent_l2: Option<f32>,
+    #[arg(long = "fit-latent-l2")]
+    pub latent_l2: Option<f32>,
     /// Standard deviation of their initial latents (default 0: `fit` starts at zero).
-    #[arg(long)]
-    pub fit_init_std: Option<f32>,
+    #[arg(long = "fit-init-std")]
+    pub init_std: Option<f32>,
 }
 
 /// `latent_l2` of a training config's JSON, if it has one.
@@ -45,20 +41,20 @@ fn training_latent_l2(training_config: &str) -> Option<f32> {
 }
 
 /// The fit settings `a` asks for, with the defaults above for what it leaves out.
-fn settings(a: &UpgradeArgs, training_config: &str) -> FitSettings {
+fn settings(a: &FitOverrides, training_config: &str) -> FitSettings {
     let mut fit = fit_settings(&FitConfig::new());
     if let Some(l2) = training_latent_l2(training_config) {
         fit.latent_l2 = l2;
     }
-    fit.steps = a.fit_steps.unwrap_or(fit.steps);
-    fit.lr = a.fit_lr.unwrap_or(fit.lr);
-    fit.latent_l2 = a.fit_latent_l2.unwrap_or(fit.latent_l2);
-    fit.init_std = a.fit_init_std.unwrap_or(fit.init_std);
+    fit.steps = a.steps.unwrap_or(fit.steps);
+    fit.lr = a.lr.unwrap_or(fit.lr);
+    fit.latent_l2 = a.latent_l2.unwrap_or(fit.latent_l2);
+    fit.init_std = a.init_std.unwrap_or(fit.init_std);
     fit
 }
 
-/// The version-2 bytes of version-1 `v1`, checked; `fit` as [`UpgradeArgs`] gives it.
-pub fn upgrade_bytes(v1: &[u8], a: &UpgradeArgs) -> Result<(Vec<u8>, FitSettings)> {
+/// The version-2 bytes of version-1 `v1`, checked, and the fit settings they record.
+pub fn upgrade_bytes(v1: &[u8], a: &FitOverrides) -> Result<(Vec<u8>, FitSettings)> {
     if let Ok((h, _)) = hyperinr_shared::Header::parse(v1) {
         bail!("already format version {}: nothing to upgrade", h.version);
     }
@@ -69,15 +65,15 @@ pub fn upgrade_bytes(v1: &[u8], a: &UpgradeArgs) -> Result<(Vec<u8>, FitSettings
     let fit = settings(a, probe.provenance.training_config);
     let file = hyperinr_shared::upgrade::parse_v1(v1, fit)
         .map_err(|e| anyhow!("fit settings rejected: {e}"))?;
-    let v2 = file.to_bytes().map_err(|e| anyhow!("{e}"))?;
+    let v2 = file.to_bytes()?;
     {
         // Lossless: the converted file, encoded in version 1 again, is the input.
-        let back = hyperinr_shared::ModelFile::parse(&v2).map_err(|e| anyhow!("{e}"))?;
-        let again = hyperinr_shared::upgrade::encode_v1(&back).map_err(|e| anyhow!("{e}"))?;
+        let back = hyperinr_shared::ModelFile::parse(&v2)?;
+        let again = hyperinr_shared::upgrade::encode_v1(&back)?;
         if again != v1 {
             bail!("internal error: the version-2 file does not encode back to the input");
         }
-        let model = Model::from_bytes(&v2).map_err(|e| anyhow!("{e}"))?;
+        let model = Model::from_bytes(&v2)?;
         let mut ws = hyperinr_runtime::WorkspaceBuf::new(&model);
         model
             .self_test(&mut ws.workspace())
@@ -86,52 +82,13 @@ pub fn upgrade_bytes(v1: &[u8], a: &UpgradeArgs) -> Result<(Vec<u8>, FitSettings
     Ok((v2, fit))
 }
 
-/// An f32 as JSON with its shortest decimal (0.9, not 0.8999999761581421).
-fn short(v: f32) -> serde_json::Value {
-    v.to_string()
-        .parse::<f64>()
-        .map(serde_json::Value::from)
-        .unwrap_or(serde_json::Value::Null)
-}
-
-/// `hyperinr upgrade`.
-pub fn upgrade(a: UpgradeArgs) -> Result<()> {
-    let v1 = crate::export::read_model_file(&a.input)?;
-    let (v2, fit) = upgrade_bytes(&v1, &a).map_err(|e| anyhow!("{}: {e}", a.input.display()))?;
-    hyperinr_data::io::write_atomic(&a.output, &v2)?;
-    let golden = Model::from_bytes(&v2)
-        .map(|m| m.file().golden.len())
-        .unwrap_or(0);
-    println!(
-        "{}",
-        serde_json::json!({
-            "in": a.input, "out": a.output, "bytes_v1": v1.len(), "bytes_v2": v2.len(),
-            "hyper_activation": "relu", "linear_path": false,
-            "fit": {
-                "steps": fit.steps, "lr": short(fit.lr), "beta1": short(fit.beta1),
-                "beta2": short(fit.beta2), "eps": short(fit.eps),
-                "latent_l2": short(fit.latent_l2), "init_std": short(fit.init_std)
-            },
-            "golden_vectors_reproduce": golden
-        })
-    );
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use hyperinr_shared::example::ExampleModel;
 
-    fn args() -> UpgradeArgs {
-        UpgradeArgs {
-            input: "in".into(),
-            output: "out".into(),
-            fit_steps: None,
-            fit_lr: None,
-            fit_latent_l2: None,
-            fit_init_std: None,
-        }
+    fn args() -> FitOverrides {
+        FitOverrides::default()
     }
 
     #[test]
@@ -157,14 +114,14 @@ mod tests {
         assert_eq!(parsed.latents, file.latents);
         // Flags win; a second upgrade is refused.
         let mut a = args();
-        a.fit_steps = Some(100);
-        a.fit_latent_l2 = Some(0.0);
+        a.steps = Some(100);
+        a.latent_l2 = Some(0.0);
         let (_, fit) = upgrade_bytes(&v1, &a).unwrap();
         assert_eq!((fit.steps, fit.latent_l2), (100, 0.0));
         let err = upgrade_bytes(&v2, &args()).unwrap_err().to_string();
         assert!(err.contains("already format version 2"), "{err}");
         let mut a = args();
-        a.fit_lr = Some(-1.0);
+        a.lr = Some(-1.0);
         let err = upgrade_bytes(&v1, &a).unwrap_err().to_string();
         assert!(err.contains("config.fit.lr"), "{err}");
     }

@@ -78,7 +78,6 @@ impl CloudIndex {
         self.nearest(q).1
     }
 
-    #[cfg(test)]
     /// Distances from each of `queries` (`M × 3`) to the nearest point.
     pub fn distances(&self, queries: &[f32]) -> Result<Vec<f32>> {
         ensure!(
@@ -166,7 +165,6 @@ impl UdfSampler {
         ((n_queries as f64 * self.uniform_fraction as f64).round() as usize).min(n_queries)
     }
 
-    #[cfg(test)]
     /// Draws `n_queries` queries around `cloud` (`N × 3`) with their clamped unsigned
     /// distances: returns (`n_queries × 3` coordinates, `n_queries` targets). Near-surface
     /// queries come first, then the uniform ones. The same cloud, configuration and `seed`
@@ -431,7 +429,6 @@ impl SurfaceSearch {
     }
 }
 
-#[cfg(test)]
 /// Points of the surface a UDF describes: `n_points` points (fewer if the budget ran out)
 /// uniform over where `eval` is below `eps`, found with [`SurfaceSearch::default`] (see
 /// [`SurfaceSearch::run`]). This is how reconstructions become point sets for

@@ -1,9 +1,10 @@
 //! The latent classifier: an MLP on standardised latents, trained after the INR stage.
 
-use crate::model::Dense;
+use crate::model::linear_from_rows;
 use anyhow::Result;
 use burn::config::Config;
 use burn::module::Module;
+use burn::nn::Linear;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
@@ -42,7 +43,7 @@ pub struct ClassifierConfig {
 #[derive(Module, Debug)]
 pub struct LatentClassifier<B: Backend> {
     /// Layers, the last producing logits.
-    pub layers: Vec<Dense<B>>,
+    pub layers: Vec<Linear<B>>,
     /// Dropout between hidden layers (training only).
     pub dropout: Dropout,
 }
@@ -122,7 +123,7 @@ impl TrainedClassifier {
             .iter()
             .enumerate()
             .map(|(k, (w, b, i, o))| {
-                Dense::<Cpu>::from_rows(CLASSIFIER_IDS + k as u64, w, b, *i, *o, &device)
+                linear_from_rows::<Cpu>(CLASSIFIER_IDS + k as u64, w, b, *i, *o, &device)
             })
             .collect();
         let clf = LatentClassifier::<Cpu> {

@@ -1,9 +1,13 @@
 //! The HyperINR model in burn: the hypernetwork φ and the batched SIREN it parameterises.
 
 pub mod classifier;
+mod linear;
+
+pub use linear::{linear_from_rows, linear_from_values, LinearRows};
 
 use burn::config::Config;
-use burn::module::{Module, Param, ParamId};
+use burn::module::Module;
+use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{activation, Tensor, TensorData};
 use hyperinr_shared::layout::{siren_init_bounds, siren_layer_dims};
@@ -47,37 +51,29 @@ pub struct HyperInrConfig {
     pub aux_classes: usize,
 }
 
-/// φ's hidden activation.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum HyperActivation {
-    /// max(0, x): piecewise linear; units with x ≤ 0 pass no gradient.
-    #[default]
-    Relu,
-    /// max(0.01 x, x).
-    LeakyRelu,
-    /// x · σ(x): smooth, every unit passes some gradient.
-    Silu,
+/// φ's hidden activation: the model file's enum (`hyperinr_shared::HyperActivation`), whose
+/// kebab-case names (`relu`, `leaky-relu`, `silu`) the CLI and the run's JSON use.
+pub use hyperinr_shared::HyperActivation;
+
+/// `--hyper-activation`: one of [`HyperActivation::ALL`]'s names.
+pub fn parse_activation(name: &str) -> Result<HyperActivation, String> {
+    HyperActivation::ALL
+        .into_iter()
+        .find(|a| a.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<_> = HyperActivation::ALL.iter().map(|a| a.name()).collect();
+            format!("`{name}` is not one of {}", names.join(", "))
+        })
 }
 
-impl HyperActivation {
-    /// Applies the activation.
-    pub fn apply<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
-        match self {
-            HyperActivation::Relu => activation::relu(x),
-            HyperActivation::LeakyRelu => activation::leaky_relu(x, 0.01),
-            HyperActivation::Silu => activation::silu(x),
+/// Applies φ's hidden activation to a burn tensor (the runtime's is its f32 twin).
+pub fn activate<B: Backend, const D: usize>(a: HyperActivation, x: Tensor<B, D>) -> Tensor<B, D> {
+    match a {
+        HyperActivation::Relu => activation::relu(x),
+        HyperActivation::LeakyRelu => {
+            activation::leaky_relu(x, f64::from(HyperActivation::LEAKY_SLOPE))
         }
+        HyperActivation::Silu => activation::silu(x),
     }
 }
 
@@ -127,7 +123,7 @@ impl HyperInrConfig {
             let bias: Vec<f32> = (0..o)
                 .map(|_| rng.random_range(-b_bound..b_bound))
                 .collect();
-            layers.push(Dense::from_values(k as u64, &weight, &bias, i, o, device));
+            layers.push(linear_from_values(k as u64, &weight, &bias, i, o, device));
         }
         let last_in = *dims.last().unwrap_or(&self.latent_dim);
         let (bias, bounds) = self.siren_init(&mut rng);
@@ -140,7 +136,7 @@ impl HyperInrConfig {
                     rng.random_range(-1.0f32..1.0) * fan * self.last_layer_scale * b;
             }
         }
-        layers.push(Dense::from_values(
+        layers.push(linear_from_values(
             (dims.len() - 1) as u64,
             &weight,
             &bias,
@@ -156,7 +152,7 @@ impl HyperInrConfig {
                     rng.random_range(-1.0f32..1.0) * fan * self.last_layer_scale * bounds[k % p]
                 })
                 .collect();
-            Dense::from_values(
+            linear_from_values(
                 LINEAR_PATH_ID,
                 &weight,
                 &vec![0.0; p],
@@ -171,7 +167,7 @@ impl HyperInrConfig {
                 .map(|_| rng.random_range(-bound..bound))
                 .collect();
             let bias = vec![0.0; self.aux_classes];
-            Dense::from_values(
+            linear_from_values(
                 AUX_HEAD_ID,
                 &weight,
                 &bias,
@@ -189,83 +185,6 @@ impl HyperInrConfig {
     }
 }
 
-/// A dense layer `y = x W + b` with `W` stored `[inputs, outputs]` (burn's convention).
-#[derive(Module, Debug)]
-pub struct Dense<B: Backend> {
-    /// `[inputs, outputs]`.
-    pub weight: Param<Tensor<B, 2>>,
-    /// `[outputs]`.
-    pub bias: Param<Tensor<B, 1>>,
-}
-
-impl<B: Backend> Dense<B> {
-    /// A layer from row-major `[inputs, outputs]` weights and biases. Parameter ids are
-    /// `2·id` and `2·id + 1`, not random, so that checkpoints of the same run are
-    /// byte-identical (the optimiser state is keyed by parameter id).
-    pub fn from_values(
-        id: u64,
-        weight: &[f32],
-        bias: &[f32],
-        inputs: usize,
-        outputs: usize,
-        device: &B::Device,
-    ) -> Self {
-        let w = Tensor::from_data(TensorData::new(weight.to_vec(), [inputs, outputs]), device);
-        let b = Tensor::from_data(TensorData::new(bias.to_vec(), [outputs]), device);
-        Dense {
-            weight: Param::initialized(ParamId::from(2 * id), w.require_grad()),
-            bias: Param::initialized(ParamId::from(2 * id + 1), b.require_grad()),
-        }
-    }
-
-    /// `x W + b` for `x` of shape `[n, inputs]`.
-    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        x.matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>()
-    }
-
-    /// `(inputs, outputs)`.
-    pub fn dims(&self) -> (usize, usize) {
-        let [i, o] = self.weight.val().dims();
-        (i, o)
-    }
-
-    /// Weights as row-major `[outputs, inputs]` (the model file's layout) and biases.
-    pub fn to_rows(&self) -> (Vec<f32>, Vec<f32>) {
-        let w = self
-            .weight
-            .val()
-            .transpose()
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap_or_default();
-        let b = self
-            .bias
-            .val()
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap_or_default();
-        (w, b)
-    }
-
-    /// A layer from row-major `[outputs, inputs]` weights (the model file's layout).
-    pub fn from_rows(
-        id: u64,
-        rows: &[f32],
-        bias: &[f32],
-        inputs: usize,
-        outputs: usize,
-        device: &B::Device,
-    ) -> Self {
-        let mut w = vec![0.0f32; inputs * outputs];
-        for o in 0..outputs {
-            for i in 0..inputs {
-                w[i * outputs + o] = rows[o * inputs + i];
-            }
-        }
-        Self::from_values(id, &w, bias, inputs, outputs, device)
-    }
-}
-
 /// Layer id of the linear path (parameter ids 2·id, 2·id + 1), far from the MLP's.
 const LINEAR_PATH_ID: u64 = 1000;
 /// Layer id of the auxiliary classification head.
@@ -276,12 +195,12 @@ const AUX_HEAD_ID: u64 = 1001;
 #[derive(Module, Debug)]
 pub struct HyperNet<B: Backend> {
     /// The layers, first to last.
-    pub layers: Vec<Dense<B>>,
+    pub layers: Vec<Linear<B>>,
     /// The linear path `A` (latent → SIREN parameters) with its own bias, starting at zero;
     /// the model file stores it as its own layer.
-    pub linear: Option<Dense<B>>,
+    pub linear: Option<Linear<B>>,
     /// Training only: an auxiliary linear classifier on the latents (`aux_classes` logits).
-    pub aux_head: Option<Dense<B>>,
+    pub aux_head: Option<Linear<B>>,
     /// The hidden activation.
     #[module(skip)]
     pub activation: HyperActivation,
@@ -302,13 +221,13 @@ impl<B: Backend> HyperNet<B> {
     pub fn last_hidden(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
         let mut x = z;
         for layer in &self.layers[..self.layers.len() - 1] {
-            x = self.activation.apply(layer.forward(x));
+            x = activate(self.activation, layer.forward(x));
         }
         x
     }
 
     /// The last layer (linear: its outputs are the SIREN parameters).
-    pub fn output_layer(&self) -> &Dense<B> {
+    pub fn output_layer(&self) -> &Linear<B> {
         &self.layers[self.layers.len() - 1]
     }
 }
@@ -371,7 +290,6 @@ pub fn image_coord_values(width: usize, height: usize) -> Vec<f32> {
     xs
 }
 
-#[cfg(test)]
 /// [`image_coord_values`] as a `[1, 2, w·h]` tensor.
 pub fn image_coords<B: Backend>(width: usize, height: usize, device: &B::Device) -> Tensor<B, 3> {
     Tensor::from_data(

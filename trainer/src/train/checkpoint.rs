@@ -16,9 +16,9 @@ use std::path::Path;
 /// Checkpoint layout: magic, five length-prefixed sections (config, epoch, hypernet,
 /// optimiser, latents), then the SHA-256 of everything before it. The checksum is checked
 /// before any byte reaches burn's record loader, which panics on malformed records.
-pub(super) const CHECKPOINT_MAGIC: &[u8; 8] = b"HINRCKP2";
-/// The first layout (no checksum), written by runs before the checksum existed; still read.
-pub(super) const CHECKPOINT_MAGIC_V1: &[u8; 8] = b"HINRCKP1";
+/// `3`: φ's layers are burn's `nn::Linear` records (the bias an `Option`); checkpoints of
+/// earlier trainers (`HINRCKP1`, `HINRCKP2`) are refused by name.
+pub(super) const CHECKPOINT_MAGIC: &[u8; 8] = b"HINRCKP3";
 
 pub(super) fn section(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
@@ -63,29 +63,34 @@ impl<B: TrainBackend> Training<B> {
     pub fn load(path: &Path, samples: Option<&Samples>, device: &B::Device) -> Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("reading checkpoint {}", path.display()))?;
-        let body = if bytes.starts_with(CHECKPOINT_MAGIC) {
-            if bytes.len() < 8 + 32 {
+        if !bytes.starts_with(CHECKPOINT_MAGIC) {
+            let magic = String::from_utf8_lossy(&bytes[..bytes.len().min(8)]).into_owned();
+            if magic.starts_with("HINRCKP") {
                 bail!(
-                    "{}: truncated checkpoint ({} bytes)",
+                    "{}: offset 0: checkpoint layout {magic} is from an earlier trainer; this one \
+                     reads {} only (train the run again)",
                     path.display(),
-                    bytes.len()
+                    String::from_utf8_lossy(CHECKPOINT_MAGIC)
                 );
             }
-            let (body, digest) = bytes.split_at(bytes.len() - 32);
-            if Sha256::digest(body).as_slice() != digest {
-                bail!(
-                    "{}: checksum mismatch: the checkpoint is corrupt (SHA-256 at offset {} does not match its {} bytes)",
-                    path.display(),
-                    body.len(),
-                    body.len()
-                );
-            }
-            body
-        } else if bytes.starts_with(CHECKPOINT_MAGIC_V1) {
-            &bytes[..]
-        } else {
             bail!("{}: offset 0: not a hyperinr checkpoint", path.display());
-        };
+        }
+        if bytes.len() < 8 + 32 {
+            bail!(
+                "{}: truncated checkpoint ({} bytes)",
+                path.display(),
+                bytes.len()
+            );
+        }
+        let (body, digest) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(body).as_slice() != digest {
+            bail!(
+                "{}: checksum mismatch: the checkpoint is corrupt (SHA-256 at offset {} does not match its {} bytes)",
+                path.display(),
+                body.len(),
+                body.len()
+            );
+        }
         let mut rest = &body[8..];
         let cfg = read_section(&mut rest, "config", path)?;
         let config = TrainingConfig::from_json(cfg)

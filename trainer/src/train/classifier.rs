@@ -2,7 +2,7 @@
 //! with input noise, keeping the best epoch on the validation latents.
 
 use crate::model::classifier::*;
-use crate::model::Dense;
+use crate::model::{linear_from_values, LinearRows};
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -69,7 +69,7 @@ pub fn train_classifier<B: AutodiffBackend>(
             let weight: Vec<f32> = (0..i * o)
                 .map(|_| rng.random_range(-bound..bound))
                 .collect();
-            Dense::<B>::from_values(
+            linear_from_values::<B>(
                 CLASSIFIER_IDS + k as u64,
                 &weight,
                 &vec![0.0; o],

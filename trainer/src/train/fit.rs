@@ -117,17 +117,8 @@ pub fn fit_step<B: TrainBackend>(
     let g = z
         .grad_remove(&mut grads)
         .context("latent received no gradient")?;
-    // One read for both (one device round trip per step).
-    let data = burn::tensor::Transaction::<B::InnerBackend>::default()
-        .register(g)
-        .register(mse.mean().inner())
-        .try_execute()
-        .map_err(|e| anyhow::anyhow!("reading the fit step's results: {e:?}"))?;
-    let [g, mse]: [burn::tensor::TensorData; 2] = data
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("a two-tensor read returned another count"))?;
-    let g = g.to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let mse = mse.iter::<f64>().next().context("empty loss tensor")?;
+    let (g, mse) = crate::train::read_step(g, mse.mean().inner())?;
+    let mse = f64::from(mse[0]);
     table.adam_step(rows, &g, fit.lr);
     Ok(mse)
 }

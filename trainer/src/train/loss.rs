@@ -5,7 +5,7 @@ use crate::data::samples::{DatasetKind, Samples};
 use crate::model::{HyperInrConfig, HyperNet};
 use crate::train::latents::LatentTable;
 use anyhow::{bail, Result};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, Transaction};
 
 /// One step's inputs: the batch's latents `[b, l]`, coordinates (`[b, in, m]`, or the
 /// shared grid `[1, in, m]`) and targets `[b, out, m]`.
@@ -105,4 +105,26 @@ pub(super) fn quality(dataset: DatasetKind, mse: f64) -> (&'static str, f64) {
     } else {
         ("train_psnr_db", psnr(mse))
     }
+}
+
+/// A step's latent gradient and its loss values read back in one transfer: each read waits
+/// for the device, and on CUDA every step needs at least one (the latents' Adam runs on the
+/// host), so training, fitting and the capacity ladder read both tensors together.
+pub fn read_step<B: burn::tensor::backend::Backend, const D: usize>(
+    gradient: Tensor<B, 2>,
+    loss: Tensor<B, D>,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let data = Transaction::<B>::default()
+        .register(gradient)
+        .register(loss)
+        .try_execute()
+        .map_err(|e| anyhow::anyhow!("reading the step's results: {e:?}"))?;
+    let [gradient, loss]: [TensorData; 2] = data
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a two-tensor read returned another count"))?;
+    let values = |d: TensorData| {
+        d.to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("reading the step's results: {e:?}"))
+    };
+    Ok((values(gradient)?, values(loss)?))
 }

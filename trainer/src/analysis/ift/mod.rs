@@ -46,6 +46,7 @@ pub use spectrum::*;
 
 use crate::export::{hypernet_from_file, model_config_from_file};
 use crate::model::HyperNet;
+use crate::model::LinearRows;
 use anyhow::{anyhow, bail, Context, Result};
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -191,14 +192,13 @@ fn median(values: &[f64]) -> f64 {
 /// `width × height × out_dim` values in `[0, 1]` (channel-major; for grayscale the pixels
 /// row-major). Checks the Jacobian against finite differences on the first
 /// [`FD_CHECK_LATENTS`] latents.
-#[cfg(test)]
 pub fn run_ift<B: AutodiffBackend>(
     model_bytes: &[u8],
     images: &[Vec<f32>],
     limit: usize,
     device: &B::Device,
 ) -> Result<IftReport> {
-    let model = hyperinr_runtime::Model::from_bytes(model_bytes).map_err(|e| anyhow!("{e}"))?;
+    let model = hyperinr_runtime::Model::from_bytes(model_bytes)?;
     let (width, height) = match model.config().input {
         hyperinr_shared::InputKind::Image { width, height } => (width, height),
         other => {
@@ -238,7 +238,7 @@ pub fn run_ift_targets<B: AutodiffBackend>(
     fd_check: usize,
     device: &B::Device,
 ) -> Result<IftReport> {
-    let model = hyperinr_runtime::Model::from_bytes(model_bytes).map_err(|e| anyhow!("{e}"))?;
+    let model = hyperinr_runtime::Model::from_bytes(model_bytes)?;
     let file = model.file();
     let config = model_config_from_file(file);
     let hypernet = hypernet_from_file::<B>(file, device)?.no_grad();
@@ -260,7 +260,7 @@ pub fn run_ift_targets<B: AutodiffBackend>(
     let mut fd_latents = Vec::new();
     for (k, target) in targets.iter().enumerate().take(n) {
         let mut z = vec![0.0f32; l];
-        let info = model.stored_latent(k, &mut z).map_err(|e| anyhow!("{e}"))?;
+        let info = model.stored_latent(k, &mut z)?;
         let t0 = Instant::now();
         let jac = jacobian(&hypernet, &z)?;
         let t1 = Instant::now();

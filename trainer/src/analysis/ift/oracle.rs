@@ -2,6 +2,7 @@
 //! the finite-difference check of the autodiff Jacobian against it.
 
 use super::*;
+use crate::model::LinearRows;
 
 use crate::model::HyperNet;
 use anyhow::Result;
@@ -36,7 +37,7 @@ pub(super) fn host_affine(w: &[f64], b: &[f64], inputs: usize, x: &[f64]) -> Vec
 impl HostMlp {
     /// The hypernetwork's weights, widened to f64.
     pub fn from_hypernet<B: Backend>(hypernet: &HyperNet<B>) -> Self {
-        let widen_layer = |layer: &crate::model::Dense<B>| {
+        let widen_layer = |layer: &burn::nn::Linear<B>| {
             let (w, b) = layer.to_rows();
             let widen = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
             (widen(w), widen(b), layer.dims().0)
