@@ -32,6 +32,26 @@ pub const MODELNET10_CLASSES: [&str; 10] = [
     "toilet",
 ];
 
+/// The real ModelNet40 folder for checks that run only where it is present (developer
+/// machines, not CI): `$HYPERINR_MODELNET40`, or `../shared/data/modelnet40` beside the
+/// workspace; `None` (after saying so on stdout) when it is absent.
+pub fn local_modelnet40() -> Option<PathBuf> {
+    let root = std::env::var_os("HYPERINR_MODELNET40")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/modelnet40")
+        });
+    if root.join("airplane").is_dir() {
+        Some(root)
+    } else {
+        println!(
+            "note: {} absent; skipping the real-data check",
+            root.display()
+        );
+        None
+    }
+}
+
 /// Share of each class's training shapes held out for validation.
 pub const VALIDATION_FRACTION: f64 = 0.1;
 
@@ -857,18 +877,9 @@ mod tests {
     /// `$HYPERINR_MODELNET40`, or `../shared/data/modelnet40` beside the workspace.
     #[test]
     fn real_modelnet40_if_present() {
-        let root = std::env::var_os("HYPERINR_MODELNET40")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/modelnet40")
-            });
-        if !root.join("airplane").is_dir() {
-            println!(
-                "note: {} absent; skipping the real-data check",
-                root.display()
-            );
+        let Some(root) = local_modelnet40() else {
             return;
-        }
+        };
         let file = root.join("airplane/train/airplane_0001.npy");
         let bytes = std::fs::read(&file).unwrap();
         let pts = parse_npy_points(&bytes, &file).unwrap();

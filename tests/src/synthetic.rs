@@ -8,6 +8,7 @@
 //! pre-activations and images look like a real model's. Golden vectors come from
 //! `hyperinr_runtime::compute_golden`, exactly as the trainer computes them.
 
+use hyperinr_data::clouds::MODELNET10_CLASSES;
 use hyperinr_runtime::{compute_golden, GoldenOwned, Model};
 use hyperinr_shared::layout::{siren_init_bounds, siren_layer_dims};
 use hyperinr_shared::write::{f32_bytes, i8_bytes, u32_bytes};
@@ -65,19 +66,6 @@ const FASHION_CLASSES: [&str; 10] = [
     "Sneaker",
     "Bag",
     "Ankle boot",
-];
-
-const MODELNET10_CLASSES: [&str; 10] = [
-    "bathtub",
-    "bed",
-    "chair",
-    "desk",
-    "dresser",
-    "monitor",
-    "night_stand",
-    "sofa",
-    "table",
-    "toilet",
 ];
 
 impl Spec {

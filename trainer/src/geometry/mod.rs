@@ -753,21 +753,11 @@ mod tests {
     /// workspace.
     #[test]
     fn real_modelnet40_if_present() {
-        use hyperinr_data::clouds::{load_point_clouds, MODELNET10_CLASSES};
+        use hyperinr_data::clouds::{load_point_clouds, local_modelnet40, MODELNET10_CLASSES};
         use hyperinr_data::Split;
-        use std::path::{Path, PathBuf};
-        let root = std::env::var_os("HYPERINR_MODELNET40")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/modelnet40")
-            });
-        if !root.join("airplane").is_dir() {
-            println!(
-                "note: {} absent; skipping the real-data check",
-                root.display()
-            );
+        let Some(root) = local_modelnet40() else {
             return;
-        }
+        };
         let test = load_point_clouds(&root, Split::Test, Some(&MODELNET10_CLASSES)).unwrap();
         // Two shapes of different classes are far apart compared with the UDF clamp.
         let d = chamfer_distance(test.cloud(0), test.cloud(test.len() - 1)).unwrap();
