@@ -176,7 +176,7 @@ fn int8(rng: &mut Rng) -> i8 {
     (rng.below(255) as i16 - 127) as i8
 }
 
-/// `hyperinr fit`'s defaults with the latents' Adam constants (trainer/src/latents.rs).
+/// `hyperinr fit`'s defaults with the latents' Adam constants (trainer/src/train/latents.rs).
 pub const DEFAULT_FIT: FitSettings = FitSettings {
     steps: 30,
     lr: 0.02,

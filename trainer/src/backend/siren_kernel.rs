@@ -8,7 +8,7 @@
 //! and cosines, so the backward pass evaluates no transcendental function.
 //!
 //! Layout of the per-sample parameter vector: the model file's order (layer by layer,
-//! row-major `out × in` weights then `out` biases), as `siren_forward` in `model.rs` reads it.
+//! row-major `out × in` weights then `out` biases), as `siren_forward` in `model/mod.rs` reads it.
 //! Every layer but the last is `sin(ω0 (W x + b))`.
 
 use rayon::prelude::*;

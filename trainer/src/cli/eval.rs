@@ -148,7 +148,7 @@ pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
 
 /// The fit the model file records for its stored latents (steps, lr, latent L2), with
 /// `steps` and `lr` overridden where given. The trainer's fitter has one Adam (β1, β2, ε of
-/// `latents.rs`) and starts at zero: a file that records other constants is refused rather
+/// `train/latents.rs`) and starts at zero: a file that records other constants is refused rather
 /// than fitted differently from how it says.
 pub(crate) fn fit_config_for_model(
     model: &Model<'_>,
