@@ -28,11 +28,32 @@ impl Split {
         }
     }
 
+    /// The split of a model file's tag (the inverse of [`Split::to_format`]).
+    pub fn from_format(tag: hyperinr_shared::Split) -> Self {
+        match tag {
+            hyperinr_shared::Split::Train => Split::Train,
+            hyperinr_shared::Split::Validation => Split::Val,
+            hyperinr_shared::Split::Test => Split::Test,
+        }
+    }
+
     /// The official files a split is read from: `train` (train and validation) or `test`.
     pub fn source(self) -> &'static str {
         match self {
             Split::Train | Split::Val => "train",
             Split::Test => "test",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_tag_converts_both_ways() {
+        for split in [Split::Train, Split::Val, Split::Test] {
+            assert_eq!(Split::from_format(split.to_format()), split);
         }
     }
 }

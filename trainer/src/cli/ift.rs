@@ -81,7 +81,7 @@ pub fn ift(a: IftArgs) -> Result<()> {
             model.config().dataset,
             format!("{:?}", a.split).to_lowercase()
         );
-        crate::analysis::ift::ift_histogram_png_named(&report, &name, p)?;
+        crate::analysis::ift::ift_histogram_png(&report, &name, p)?;
     }
     let mut v = serde_json::to_value(&report)?;
     if !a.per_latent {

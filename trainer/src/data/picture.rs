@@ -136,7 +136,7 @@ pub fn prepare_with(
     if w == 0 || h == 0 || side == 0 {
         bail!("{source}: empty picture ({w}×{h}) or frame ({side})");
     }
-    // Gray in [0, 1] (BT.601 luma, as viz::read_picture), alpha composited on a
+    // Gray in [0, 1] (BT.601 luma), alpha composited on a
     // matte: white (paper behind a product cut-out) unless the object is declared light.
     let matte_level = if polarity == Polarity::LightObject {
         0.0

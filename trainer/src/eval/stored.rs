@@ -77,11 +77,7 @@ impl StoredLatents {
 
 /// The split a model file's latents were fitted on.
 pub fn stored_split(model: &Model<'_>) -> Split {
-    match model.file().latents.split {
-        hyperinr_shared::Split::Train => Split::Train,
-        hyperinr_shared::Split::Validation => Split::Val,
-        hyperinr_shared::Split::Test => Split::Test,
-    }
+    Split::from_format(model.file().latents.split)
 }
 
 /// Refuses `split` when the model file stores latents of another one; `hint` ends the

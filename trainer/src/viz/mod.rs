@@ -1,7 +1,7 @@
 //! The one place that draws pictures: stacked histograms ([`histograms_png`]), class-coloured
 //! scatter maps ([`scatter_map_png`]), captioned image grids and strips ([`image_grid_png`]),
-//! orthographic point-cloud panels ([`projection`]), and plain PNG reading and writing
-//! ([`open_picture`], [`read_picture`], [`write_gray_png`], [`resize_gray`]).
+//! orthographic point-cloud panels ([`projection`]), and reading a user's picture
+//! ([`open_picture`]).
 //!
 //! Charts are drawn by `plotters` on an RGB buffer (its bitmap backend) with text set in the
 //! bundled DejaVu Sans through `ab_glyph` (no system fonts, so it draws the same everywhere and
@@ -18,7 +18,7 @@ mod scatter;
 pub use chart::{histograms_png, Histogram, Marker};
 pub use cloud::{projection, PANEL};
 pub use grid::{image_grid_png, ImageGrid, Tile};
-pub use png::{open_picture, read_picture, resize_gray, write_gray_png};
+pub use png::open_picture;
 pub use scatter::{class_colour, scatter_map_png, ScatterMap};
 
 use anyhow::{anyhow, Result};

@@ -219,36 +219,30 @@ fn grids_enlarge_tiles_and_caption_them() {
 }
 
 #[test]
-fn pictures_read_back_in_gray_with_alpha_on_white() {
+fn pictures_are_told_by_content_and_errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("in.png");
-    let mut rgba = image::RgbaImage::new(2, 1);
-    rgba.put_pixel(0, 0, image::Rgba([0, 0, 0, 0]));
-    rgba.put_pixel(1, 0, image::Rgba([0, 0, 0, 255]));
-    rgba.save(&path).unwrap();
-    assert_eq!(read_picture(&path).unwrap().into_raw(), vec![255, 0]);
     // The format is told by content: a BMP under another name.
     let bmp = dir.path().join("picture.dat");
     let img = RgbImage::from_pixel(3, 2, Rgb([255, 255, 255]));
     img.save_with_format(&bmp, image::ImageFormat::Bmp).unwrap();
-    let g = read_picture(&bmp).unwrap();
+    let g = open_picture(&bmp).unwrap().into_luma8();
     assert_eq!((g.width(), g.height(), g.as_raw()[0]), (3, 2, 255));
-    let err = read_picture(&dir.path().join("missing.png")).unwrap_err();
+    let err = open_picture(&dir.path().join("missing.png")).unwrap_err();
     assert!(format!("{err:#}").contains("missing.png"), "{err:#}");
     std::fs::write(&bmp, b"not a picture").unwrap();
-    assert!(format!("{:#}", read_picture(&bmp).unwrap_err()).contains("picture.dat"));
+    assert!(format!("{:#}", open_picture(&bmp).unwrap_err()).contains("picture.dat"));
 }
 
 #[test]
-fn gray_pngs_round_trip() {
+fn rgb_pngs_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.png");
-    let px: Vec<u8> = (0..12).map(|i| i * 20).collect();
-    write_gray_png(&path, 4, 3, &px).unwrap();
+    let px: Vec<u8> = (0..36).map(|i| i * 7).collect();
+    super::png::write_rgb_png(&path, 4, 3, &px).unwrap();
     let img = image::open(&path).unwrap();
-    assert_eq!(img.color(), image::ColorType::L8);
-    assert_eq!(img.into_luma8().into_raw(), px);
-    let err = write_gray_png(&path, 5, 3, &px).unwrap_err();
+    assert_eq!(img.color(), image::ColorType::Rgb8);
+    assert_eq!(img.into_rgb8().into_raw(), px);
+    let err = super::png::write_rgb_png(&path, 5, 3, &px).unwrap_err();
     assert!(err.to_string().contains("g.png"), "{err}");
 }
 
@@ -264,19 +258,6 @@ fn projections_put_points_where_they_are() {
         px.iter().filter(|&&v| v > 0).count(),
         2,
         "outside point left out"
-    );
-}
-
-#[test]
-fn shrinking_averages_areas() {
-    // Stripes one pixel wide average to mid-gray when halved; sampling would keep 0 or 255.
-    let px: Vec<u8> = (0..64).map(|i| if i % 2 == 0 { 0 } else { 255 }).collect();
-    let img = image::GrayImage::from_raw(8, 8, px).unwrap();
-    let small = resize_gray(&img, 4, 4);
-    assert_eq!(small.dimensions(), (4, 4));
-    assert!(
-        small.pixels().all(|p| (100..=155).contains(&p.0[0])),
-        "{small:?}"
     );
 }
 

@@ -6,12 +6,6 @@ use crate::viz::{histograms_png, Histogram, Marker};
 use anyhow::Result;
 use std::path::Path;
 
-/// The IFT histograms of a report under a title without the model's name; see
-/// [`ift_histogram_png_named`], which `hyperinr ift --png` uses.
-pub fn ift_histogram_png(report: &IftReport, path: &Path) -> Result<()> {
-    ift_histogram_png_named(report, "", path)
-}
-
 /// The IFT histograms of a report, one panel each, under a title naming `model` (e.g.
 /// "fashion-mnist.hinr (fashion-mnist, test)"; "" leaves the name out) and the count:
 ///
@@ -24,7 +18,7 @@ pub fn ift_histogram_png(report: &IftReport, path: &Path) -> Result<()> {
 ///
 /// Non-finite values are left out of the bars and counted in their panel's title by
 /// [`histograms_png`]. The figures are the report's: drawing changes no number.
-pub fn ift_histogram_png_named(report: &IftReport, model: &str, path: &Path) -> Result<()> {
+pub fn ift_histogram_png(report: &IftReport, model: &str, path: &Path) -> Result<()> {
     let n = report.samples;
     let rows = &report.per_latent;
     let (l, d) = (report.latent_dim, report.siren_params);

@@ -627,7 +627,7 @@ fn run_ift_on_an_exported_model() {
     // The histogram is written and decodes: a title band over four panels, with bars.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ift.png");
-    ift_histogram_png_named(&report, "tiny.hinr", &path).unwrap();
+    ift_histogram_png(&report, "tiny.hinr", &path).unwrap();
     let img = image::open(&path).unwrap().to_rgb8();
     assert!(
         img.width() >= 1000 && img.height() >= 4 * 250,
