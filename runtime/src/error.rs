@@ -19,6 +19,9 @@ pub enum Buffer {
     Scratch,
     /// Classifier logits (`class_count`).
     Logits,
+    /// An observation to fit: pixels (`width × height`), or query points (`in_dim` each)
+    /// and their targets (`out_dim` each).
+    Observation,
 }
 
 /// Which part of a golden vector did not reproduce.
@@ -75,6 +78,23 @@ pub enum Error {
     },
     /// The model is not an image model (for image rendering).
     NotAnImage,
+    /// An observation of the other kind than the model's input (an image for a point-cloud
+    /// model, or query points for an image model).
+    ObservationKind {
+        /// The model represents images (else point clouds).
+        model_is_image: bool,
+    },
+    /// A pixel index of an observation lies outside the image.
+    PixelIndex {
+        /// Position of the index in the list.
+        position: usize,
+        /// The index.
+        index: u32,
+        /// Pixels in the image (`width × height`).
+        pixels: usize,
+    },
+    /// An observation with no point to fit.
+    EmptyObservation,
     /// A golden vector did not reproduce bit for bit.
     GoldenMismatch {
         /// Index of the golden vector.
@@ -103,6 +123,20 @@ impl fmt::Display for Error {
                 write!(f, "latent {index} requested, the store holds {count}")
             }
             Error::NotAnImage => f.write_str("the model does not represent images"),
+            Error::ObservationKind { model_is_image } => f.write_str(if *model_is_image {
+                "the model represents images; the observation is a set of query points"
+            } else {
+                "the model represents point clouds; the observation is an image"
+            }),
+            Error::PixelIndex {
+                position,
+                index,
+                pixels,
+            } => write!(
+                f,
+                "pixel index {index} at position {position} is outside the image ({pixels} pixels)"
+            ),
+            Error::EmptyObservation => f.write_str("the observation has no point to fit"),
             Error::GoldenMismatch { vector, check } => {
                 write!(f, "golden vector {vector} does not reproduce: {check:?}")
             }

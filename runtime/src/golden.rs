@@ -133,3 +133,35 @@ impl WorkspaceBuf {
         }
     }
 }
+
+/// Owned buffers for [`Model::fit_latent`](crate::Model::fit_latent) (feature `std`).
+#[derive(Clone, Debug)]
+pub struct FitWorkspaceBuf {
+    weights: Vec<f32>,
+    weight_grads: Vec<f32>,
+    state: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl FitWorkspaceBuf {
+    /// Buffers of the sizes `model` needs.
+    pub fn new(model: &Model<'_>) -> Self {
+        let s = model.sizes();
+        Self {
+            weights: vec![0.0; s.weights],
+            weight_grads: vec![0.0; s.weights],
+            state: vec![0.0; s.fit_state],
+            scratch: vec![0.0; s.fit_scratch],
+        }
+    }
+
+    /// The buffers as a [`crate::FitWorkspace`].
+    pub fn workspace(&mut self) -> crate::FitWorkspace<'_> {
+        crate::FitWorkspace {
+            weights: &mut self.weights,
+            weight_grads: &mut self.weight_grads,
+            state: &mut self.state,
+            scratch: &mut self.scratch,
+        }
+    }
+}

@@ -30,14 +30,18 @@ extern crate std;
 
 pub mod check;
 mod error;
+mod fit;
 #[cfg(feature = "std")]
 mod golden;
 mod model;
 mod nn;
+mod queries;
 
 pub use error::{Buffer, Error, GoldenCheck};
+pub use fit::{activation_derivative, FitOutcome, FitWorkspace, Observation, PixelSet, INIT_SEED};
 #[cfg(feature = "std")]
-pub use golden::{compute_golden, GoldenBytes, GoldenOwned, WorkspaceBuf};
+pub use golden::{compute_golden, FitWorkspaceBuf, GoldenBytes, GoldenOwned, WorkspaceBuf};
 pub use hyperinr_shared::layout;
 pub use model::{argmax, dequantize_latent, weights_crc, Model, Sizes, StoredLatent, Workspace};
-pub use nn::{activate, image_coord, sine};
+pub use nn::{activate, cosine, image_coord, sine};
+pub use queries::{udf_queries, QuerySettings, SplitMix64};

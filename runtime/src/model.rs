@@ -31,6 +31,11 @@ pub struct Sizes {
     pub in_dim: usize,
     /// SIREN output width.
     pub out_dim: usize,
+    /// [`FitWorkspace::state`](crate::FitWorkspace): Adam's moments and the gradient.
+    pub fit_state: usize,
+    /// [`FitWorkspace::scratch`](crate::FitWorkspace): what fitting saves between its
+    /// forward and backward passes.
+    pub fit_scratch: usize,
 }
 
 /// Buffers for [`Model::self_test`] and other multi-step work.
@@ -124,6 +129,11 @@ impl<'a> Model<'a> {
             logits: c.class_count as usize,
             in_dim: c.in_dim as usize,
             out_dim: c.out_dim as usize,
+            fit_state: crate::fit::fit_state_len(c.latent_dim as usize),
+            fit_scratch: crate::fit::fit_scratch_len(
+                &c.hyper_hidden,
+                (&c.siren_hidden, c.in_dim as usize, c.out_dim as usize),
+            ),
         };
         Ok(Model { file, sizes })
     }

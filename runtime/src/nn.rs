@@ -45,6 +45,18 @@ pub fn sine(x: f32) -> f32 {
     }
 }
 
+/// The cosine paired with [`sine`]: the same reduction and polynomials, the same bits on
+/// every target (the derivative of a sine layer in fitting).
+///
+/// ```
+/// assert_eq!(hyperinr_runtime::cosine(0.0), 1.0);
+/// assert!((hyperinr_runtime::cosine(1.0) - 0.540_302_3).abs() < 1e-7);
+/// ```
+#[inline]
+pub fn cosine(x: f32) -> f32 {
+    sine::cos_f32(x)
+}
+
 /// Pixel-centre coordinate of index `i` along an axis of `n` pixels: `(2i+1)/n − 1`.
 ///
 /// ```

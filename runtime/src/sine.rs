@@ -86,3 +86,23 @@ pub(crate) fn sin_f32(x: f32) -> f32 {
         _ => -cos_poly(z),
     }
 }
+
+/// The cosine of `x` with the same reduction and polynomials as [`sin_f32`] (quadrant
+/// `k + 1`), for the sine layers' derivative in fitting; `libm::cosf` beyond
+/// [`REDUCE_MAX`], for NaN and ±inf.
+#[inline]
+pub(crate) fn cos_f32(x: f32) -> f32 {
+    let ax = f32::from_bits(x.to_bits() & 0x7fff_ffff);
+    if ax.is_nan() || ax > REDUCE_MAX {
+        return libm::cosf(x);
+    }
+    let kf = (x * FRAC_2_PI + ROUND_MAGIC) - ROUND_MAGIC;
+    let r = (((x - kf * PIO2_1) - kf * PIO2_2) - kf * PIO2_3) - kf * PIO2_4;
+    let z = r * r;
+    match (kf as i32) & 3 {
+        0 => cos_poly(z),
+        1 => -sin_poly(r, z),
+        2 => -cos_poly(z),
+        _ => sin_poly(r, z),
+    }
+}

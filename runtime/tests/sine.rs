@@ -218,3 +218,42 @@ fn exhaustive_up_to_fallback() {
     );
     assert!(near.0 <= BOUND_NEAR && far.0 <= BOUND_FAR);
 }
+
+/// `cosine` shares the reduction and polynomials: the same error bounds against `f64` `cos`,
+/// even bit for bit, NaN for NaN and ±inf.
+#[test]
+fn cosine_accuracy() {
+    use hyperinr_runtime::cosine;
+    let cerr = |x: f32| (cosine(x) as f64 - (x as f64).cos()).abs();
+    let mut rng = Rng(0xc05);
+    for (a, n, bound) in [
+        (1.0, 500_000, BOUND_NEAR),
+        (50.0, 500_000, BOUND_NEAR),
+        (1e4, 500_000, BOUND_NEAR),
+        (1e6, 100_000, BOUND_FAR),
+    ] {
+        let mut worst = (0.0f64, 0.0f32);
+        for _ in 0..n {
+            let x = rng.uniform(a);
+            let e = cerr(x);
+            assert_eq!(cosine(x).to_bits(), cosine(-x).to_bits(), "x = {x}");
+            if e > worst.0 {
+                worst = (e, x);
+            }
+        }
+        eprintln!(
+            "cosine, uniform ±{a}: max abs error {:.3e} at x = {}",
+            worst.0, worst.1
+        );
+        assert!(worst.0 <= bound, "error {:e} at x = {}", worst.0, worst.1);
+    }
+    let (e, x) = (-40_000..=40_000)
+        .map(|i| i as f32 * 1e-3)
+        .map(|x| (cerr(x), x))
+        .fold((0.0, 0.0), |w, c| if c.0 > w.0 { c } else { w });
+    assert!(e <= BOUND_NEAR, "error {e:e} at x = {x}");
+    assert_eq!(cosine(0.0), 1.0);
+    for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        assert!(cosine(x).is_nan());
+    }
+}
