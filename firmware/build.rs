@@ -6,14 +6,20 @@
 //! - `HYPERINR_ALLOW_INVALID_MODEL=1`: embed a file that does not parse (negative tests: the
 //!   firmware must then report the typed error and exit non-zero). Without it such a file
 //!   fails the build.
+//! - `HYPERINR_OBSERVATIONS`: optional path of an observations file (`*.hobs`, written by
+//!   `hyperinr export-observations`; shared/FORMAT.md §7), relative to the workspace root
+//!   like `HYPERINR_MODEL`. The firmware then fits every observation on the device, classifies
+//!   it and scores it against its label (boot check step 6). Its buffers are sized only then.
+//! - `HYPERINR_ALLOW_INVALID_OBSERVATIONS=1`: embed an observations file that does not parse
+//!   or does not suit the model (negative tests); without it such a file fails the build.
 //!
-//! A model larger than the flash budget (the memory map's FLASH length less
-//! [`CODE_RESERVE`] for the firmware itself) fails the build with its size and the budget,
-//! instead of a linker error about an overflowed region.
+//! A model (plus observations) larger than the flash budget (the memory map's FLASH length
+//! less [`CODE_RESERVE`] for the firmware itself) fails the build with its size and the
+//! budget, instead of a linker error about an overflowed region.
 //!
-//! Writes into `OUT_DIR`: `model.hinr` (the copy that `include_bytes!` embeds), `model.rs`
-//! (buffer sizes and the blob) and `memory.x` (mps2-an386 or, with feature `stm32f405`,
-//! the STM32F405RG map).
+//! Writes into `OUT_DIR`: `model.hinr` and `observations.hobs` (the copies that
+//! `include_bytes!` embeds), `model.rs` (buffer sizes and the blobs) and `memory.x`
+//! (mps2-an386 or, with feature `stm32f405`, the STM32F405RG map).
 
 use std::env;
 use std::fmt::Write as _;
@@ -22,6 +28,8 @@ use std::path::{Path, PathBuf};
 use std::process::exit;
 
 use hyperinr_runtime::{check, Model};
+use hyperinr_shared::observations::{ObservationKind, Observations};
+use hyperinr_shared::InputKind;
 
 const DEFAULT_MODEL: &str = "models/fashion-mnist-mcu.hinr";
 /// Flash kept for the firmware's own code and constants (about 80 KB today, see README.md):
@@ -45,6 +53,8 @@ fn main() {
     println!("cargo:rerun-if-changed=memory");
     println!("cargo:rerun-if-env-changed=HYPERINR_MODEL");
     println!("cargo:rerun-if-env-changed=HYPERINR_ALLOW_INVALID_MODEL");
+    println!("cargo:rerun-if-env-changed=HYPERINR_OBSERVATIONS");
+    println!("cargo:rerun-if-env-changed=HYPERINR_ALLOW_INVALID_OBSERVATIONS");
 
     // Memory map. The maps live in memory/, never in the crate root: the linker would find
     // a root memory.x before the one written here.
@@ -81,10 +91,52 @@ fn main() {
             path.display()
         )),
     };
-    check_flash_budget(&path, blob.len(), flash, map, &manifest_dir, stm32);
+    let observations = match env::var("HYPERINR_OBSERVATIONS") {
+        Ok(p) if !p.is_empty() => {
+            let obs_path = if Path::new(&p).is_absolute() {
+                PathBuf::from(&p)
+            } else {
+                workspace_root.join(&p)
+            };
+            println!("cargo:rerun-if-changed={}", obs_path.display());
+            let bytes = fs::read(&obs_path).unwrap_or_else(|e| {
+                fail(&format!(
+                    "HYPERINR_OBSERVATIONS=`{p}`: cannot read {}: {e}",
+                    obs_path.display()
+                ))
+            });
+            Some((obs_path, bytes))
+        }
+        _ => None,
+    };
+    let embedded = blob.len() + observations.as_ref().map_or(0, |(_, b)| b.len());
+    let what = match &observations {
+        Some((obs_path, _)) => format!("{} with {}", path.display(), obs_path.display()),
+        None => path.display().to_string(),
+    };
+    check_flash_budget(&what, embedded, flash, map, &manifest_dir, stm32);
     let allow_invalid = env::var("HYPERINR_ALLOW_INVALID_MODEL").is_ok_and(|v| v == "1");
-    let sizes = match Model::from_bytes(&blob) {
-        Ok(model) => Some(Sizes::of(&model)),
+    let allow_invalid_observations =
+        env::var("HYPERINR_ALLOW_INVALID_OBSERVATIONS").is_ok_and(|v| v == "1");
+    let parsed = Model::from_bytes(&blob);
+    if let (Ok(model), Some((obs_path, bytes))) = (&parsed, &observations) {
+        if let Err(problem) = suits(model, bytes) {
+            if allow_invalid_observations {
+                println!(
+                    "cargo:warning=embedding {} although {problem}: HYPERINR_ALLOW_INVALID_OBSERVATIONS=1",
+                    obs_path.display()
+                );
+            } else {
+                fail(&format!(
+                    "{}: {problem}\n(set HYPERINR_ALLOW_INVALID_OBSERVATIONS=1 to embed it anyway, for negative tests)",
+                    obs_path.display()
+                ));
+            }
+        }
+    }
+    let fitting = observations.is_some();
+    let sizes = match parsed {
+        Ok(model) => Some(Sizes::of(&model, fitting)),
         Err(e) if allow_invalid => {
             println!(
                 "cargo:warning=embedding {} although it does not parse ({e}): HYPERINR_ALLOW_INVALID_MODEL=1",
@@ -99,7 +151,11 @@ fn main() {
         )),
     };
     write(&out_dir.join("model.hinr"), &blob);
-    let code = generate(&path, blob.len(), sizes.as_ref());
+    write(
+        &out_dir.join("observations.hobs"),
+        observations.as_ref().map_or(&[][..], |(_, b)| b.as_slice()),
+    );
+    let code = generate(&path, blob.len(), sizes.as_ref(), fitting);
     write(&out_dir.join("model.rs"), code.as_bytes());
 }
 
@@ -137,7 +193,7 @@ fn flash_length(map_path: &Path) -> usize {
 /// Fails the build when the model does not fit the flash left after [`CODE_RESERVE`]; on
 /// the mps2-an386 map (4 MiB), warns when it would not fit the STM32F405RG's.
 fn check_flash_budget(
-    model: &Path,
+    model: &str,
     len: usize,
     flash: usize,
     map: &str,
@@ -151,7 +207,7 @@ fn check_flash_budget(
              (FLASH {} KiB in memory/{map}, less {} KiB kept for the firmware's code).\n\
              Export fewer stored latents (`hyperinr export --latents test:N`) or a smaller \
              network.",
-            model.display(),
+            model,
             flash / 1024,
             CODE_RESERVE / 1024
         ));
@@ -163,7 +219,7 @@ fn check_flash_budget(
             println!(
                 "cargo:warning={} is {len} bytes: it fits this QEMU map but not an STM32F405RG \
                  ({board_budget} bytes for the model)",
-                model.display()
+                model
             );
         }
     }
@@ -188,11 +244,18 @@ struct Sizes {
     logits: usize,
     render: usize,
     coords: usize,
+    /// Step 6's buffers (0 without observations).
+    fit_grads: usize,
+    fit_state: usize,
+    fit_scratch: usize,
+    fit_coords: usize,
+    fit_targets: usize,
 }
 
 impl Sizes {
-    fn of(model: &Model<'_>) -> Sizes {
+    fn of(model: &Model<'_>, fitting: bool) -> Sizes {
         let s = model.sizes();
+        let fit = |n: usize| if fitting { n } else { 0 };
         Sizes {
             latent: s.latent,
             weights: s.weights,
@@ -200,11 +263,51 @@ impl Sizes {
             logits: s.logits,
             render: check::render_len(model),
             coords: check::coords_len(model),
+            fit_grads: fit(s.weights),
+            fit_state: fit(s.fit_state),
+            fit_scratch: fit(s.fit_scratch),
+            fit_coords: fit(check::fit_coords_len(model)),
+            fit_targets: fit(check::fit_targets_len(model)),
         }
     }
 }
 
-fn generate(path: &Path, blob_len: usize, sizes: Option<&Sizes>) -> String {
+/// `Err` with the reason when the observations do not parse or do not suit the model.
+fn suits(model: &Model<'_>, bytes: &[u8]) -> Result<(), String> {
+    let obs =
+        Observations::parse(bytes).map_err(|e| format!("not a valid observations file: {e}"))?;
+    match (obs.kind, model.config().input) {
+        (
+            ObservationKind::Image { width, height },
+            InputKind::Image {
+                width: w,
+                height: h,
+            },
+        ) if (width, height) != (w, h) => Err(format!(
+            "its images are {width}×{height}, the model's {w}×{h}"
+        )),
+        (ObservationKind::Image { .. }, InputKind::PointCloud { .. }) => {
+            Err("it holds images, the model represents point clouds".into())
+        }
+        (ObservationKind::PointCloud { .. }, InputKind::Image { .. }) => {
+            Err("it holds point clouds, the model represents images".into())
+        }
+        _ => match obs
+            .iter()
+            .find(|o| usize::from(o.label) >= model.sizes().logits)
+        {
+            Some(o) => Err(format!(
+                "observation of dataset index {} has label {}, the model has {} classes",
+                o.dataset_index,
+                o.label,
+                model.sizes().logits
+            )),
+            None => Ok(()),
+        },
+    }
+}
+
+fn generate(path: &Path, blob_len: usize, sizes: Option<&Sizes>, fitting: bool) -> String {
     // A model that does not parse never reaches the buffers: give them one element each.
     let fallback = Sizes {
         latent: 1,
@@ -213,6 +316,11 @@ fn generate(path: &Path, blob_len: usize, sizes: Option<&Sizes>) -> String {
         logits: 1,
         render: 1,
         coords: 0,
+        fit_grads: 0,
+        fit_state: 0,
+        fit_scratch: 0,
+        fit_coords: 0,
+        fit_targets: 0,
     };
     let s = sizes.unwrap_or(&fallback);
     let mut code = String::new();
@@ -266,6 +374,42 @@ fn generate(path: &Path, blob_len: usize, sizes: Option<&Sizes>) -> String {
             s.coords.to_string(),
             "Query coordinates of the render (`check::coords_len`; point clouds only).",
         ),
+        (
+            "bool",
+            "FITTING",
+            fitting.to_string(),
+            "Observations are embedded: step 6 fits them.",
+        ),
+        (
+            "usize",
+            "FIT_GRADS",
+            s.fit_grads.to_string(),
+            "Gradient of the SIREN parameters (fitting).",
+        ),
+        (
+            "usize",
+            "FIT_STATE",
+            s.fit_state.to_string(),
+            "Adam's moments and the latent's gradient (`Sizes::fit_state`).",
+        ),
+        (
+            "usize",
+            "FIT_SCRATCH",
+            s.fit_scratch.to_string(),
+            "Fitting scratch (`Sizes::fit_scratch`).",
+        ),
+        (
+            "usize",
+            "FIT_COORDS",
+            s.fit_coords.to_string(),
+            "Query points of a cloud observation (`check::fit_coords_len`).",
+        ),
+        (
+            "usize",
+            "FIT_TARGETS",
+            s.fit_targets.to_string(),
+            "Their target distances (`check::fit_targets_len`).",
+        ),
     ];
     for (ty, name, value, doc) in lines {
         let _ = writeln!(code, "/// {doc}\npub const {name}: {ty} = {value};");
@@ -273,6 +417,10 @@ fn generate(path: &Path, blob_len: usize, sizes: Option<&Sizes>) -> String {
     let _ = writeln!(
         code,
         "/// The model file, in flash.\npub static MODEL: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/model.hinr\"));"
+    );
+    let _ = writeln!(
+        code,
+        "/// The observations file, in flash (empty without `HYPERINR_OBSERVATIONS`).\npub static OBSERVATIONS: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/observations.hobs\"));"
     );
     code
 }

@@ -1,6 +1,7 @@
 //! The boot sequence: verify the embedded model, then run the boot check
-//! (`hyperinr_runtime::check`: self-test, golden vectors, classify, decode, render), log
-//! it and write its results file.
+//! (`hyperinr_runtime::check`: self-test, golden vectors, classify, decode, render) and,
+//! with observations embedded, fit every observation on the device (step 6); log it and
+//! write its results file.
 
 use crate::generated as g;
 use crate::report::FileSink;
@@ -8,8 +9,9 @@ use crate::{board, clock, stack};
 use defmt::{error, info, warn};
 use embedded_hal::digital::OutputPin;
 use hyperinr_runtime::check::{self, Event, Timed};
-use hyperinr_runtime::{weights_crc, Error, Model, Workspace};
+use hyperinr_runtime::{weights_crc, Error, FitWorkspace, Model, Workspace};
 use hyperinr_shared::crc32::{crc32, Crc32};
+use hyperinr_shared::observations::{Observations, ObservationsError};
 use hyperinr_shared::results::{Encoder, Stage};
 use hyperinr_shared::InputKind;
 
@@ -25,6 +27,9 @@ pub const EXIT_RUNTIME: i32 = 3;
 pub const EXIT_INTERNAL: i32 = 4;
 /// A panic (the runtime has no panicking path; this would be a bug).
 pub const EXIT_PANIC: i32 = 101;
+/// The embedded observations file was rejected (typed error in the log and the results
+/// file).
+pub const EXIT_OBSERVATIONS: i32 = 5;
 /// A hard fault.
 pub const EXIT_FAULT: i32 = 102;
 /// A hard fault with the stack pointer at or below the end of the stack: a stack overflow,
@@ -45,6 +50,13 @@ struct Buffers {
     logits: [f32; g::LOGITS],
     render: [f32; g::RENDER_LEN],
     coords: [f32; g::COORDS_LEN],
+    /// Step 6 (each of length 0 without observations).
+    fit_weights: [f32; g::FIT_GRADS],
+    fit_grads: [f32; g::FIT_GRADS],
+    fit_state: [f32; g::FIT_STATE],
+    fit_scratch: [f32; g::FIT_SCRATCH],
+    fit_coords: [f32; g::FIT_COORDS],
+    fit_targets: [f32; g::FIT_TARGETS],
     io: [u8; 1024],
 }
 
@@ -85,6 +97,12 @@ static BUFFERS: TakeOnce<Buffers> = TakeOnce::new(Buffers {
     logits: [0.0; g::LOGITS],
     render: [0.0; g::RENDER_LEN],
     coords: [0.0; g::COORDS_LEN],
+    fit_weights: [0.0; g::FIT_GRADS],
+    fit_grads: [0.0; g::FIT_GRADS],
+    fit_state: [0.0; g::FIT_STATE],
+    fit_scratch: [0.0; g::FIT_SCRATCH],
+    fit_coords: [0.0; g::FIT_COORDS],
+    fit_targets: [0.0; g::FIT_TARGETS],
     io: [0; 1024],
 });
 
@@ -109,15 +127,31 @@ pub fn run(led: &mut impl OutputPin) -> i32 {
         render: &mut b.render,
         coords: &mut b.coords,
     };
-    let status = match boot(&mut buffers, &mut results) {
+    let mut fit = check::FitBuffers {
+        fit: FitWorkspace {
+            weights: &mut b.fit_weights,
+            weight_grads: &mut b.fit_grads,
+            state: &mut b.fit_state,
+            scratch: &mut b.fit_scratch,
+        },
+        coords: &mut b.fit_coords,
+        targets: &mut b.fit_targets,
+    };
+    let status = match boot(&mut buffers, &mut fit, &mut results) {
         Ok(status) => status,
-        Err((stage, e)) => {
+        Err(Failure::Observations(e)) => {
+            error!("the embedded observations were rejected: {}", e);
+            results.failure_fmt(Stage::Observations, format_args!("{e:?}"));
+            EXIT_OBSERVATIONS
+        }
+        Err(Failure::Runtime(stage, e)) => {
             error!("{} failed: {}", stage, e);
             results.failure_fmt(stage, format_args!("{e:?}"));
             match stage {
                 Stage::Parse => EXIT_MODEL,
                 Stage::SelfTest => EXIT_SELF_TEST,
                 Stage::Inference => EXIT_RUNTIME,
+                Stage::Observations => EXIT_OBSERVATIONS,
             }
         }
     };
@@ -142,9 +176,19 @@ pub fn run(led: &mut impl OutputPin) -> i32 {
     status
 }
 
-type Failure = (Stage, Error);
+/// Why the boot sequence stopped early.
+enum Failure {
+    /// A runtime call failed at this stage.
+    Runtime(Stage, Error),
+    /// The observations file did not parse.
+    Observations(ObservationsError),
+}
 
-fn boot(buffers: &mut check::Buffers<'_>, results: &mut Results) -> Result<i32, Failure> {
+fn boot(
+    buffers: &mut check::Buffers<'_>,
+    fit: &mut check::FitBuffers<'_>,
+    results: &mut Results,
+) -> Result<i32, Failure> {
     let blob = g::MODEL;
     let blob_crc = crc32(blob);
     info!(
@@ -159,7 +203,7 @@ fn boot(buffers: &mut check::Buffers<'_>, results: &mut Results) -> Result<i32, 
         u32::from(cfg!(feature = "stm32f405")),
     );
 
-    let model = Model::from_bytes(blob).map_err(|e| (Stage::Parse, e))?;
+    let model = Model::from_bytes(blob).map_err(|e| Failure::Runtime(Stage::Parse, e))?;
     let config = model.config();
     let sizes = model.sizes();
     info!(
@@ -182,13 +226,33 @@ fn boot(buffers: &mut check::Buffers<'_>, results: &mut Results) -> Result<i32, 
         out_dim: sizes.out_dim,
         results,
         calibration,
-        timed: [Measured::default(); 4],
+        timed: [Measured::default(); 6],
         classes_crc: Crc32::new(),
         logits_crc: Crc32::new(),
     };
-    let outcome = check::run(&model, buffers, &mut device).map_err(|e| (Stage::Inference, e))?;
+    let outcome = check::run(&model, buffers, &mut device)
+        .map_err(|e| Failure::Runtime(Stage::Inference, e))?;
     if outcome.count == 0 {
         warn!("the model stores no latents: nothing to decode or render");
+    }
+    if g::FITTING {
+        let observations = Observations::parse(g::OBSERVATIONS).map_err(Failure::Observations)?;
+        let settings = model.fit_settings();
+        info!(
+            "fitting {=usize} observations on the device: {=u32} Adam steps at lr {=f32}, {=usize} points each",
+            observations.len(),
+            settings.steps,
+            settings.lr,
+            match config.input {
+                InputKind::PointCloud { .. } => check::FIT_QUERIES,
+                InputKind::Image { .. } if observations.fitted.is_empty() => {
+                    check::render_points(&config.input)
+                }
+                InputKind::Image { .. } => observations.fitted.len(),
+            }
+        );
+        check::fit_observations(&model, &observations, &mut buffers.ws, fit, &mut device)
+            .map_err(|e| Failure::Runtime(Stage::Inference, e))?;
     }
     Ok(if outcome.self_test.is_ok() {
         EXIT_OK
@@ -211,7 +275,7 @@ struct Device<'r> {
     results: &'r mut Results,
     calibration: u64,
     /// By [`slot`].
-    timed: [Measured; 4],
+    timed: [Measured; 6],
     classes_crc: Crc32,
     logits_crc: Crc32,
 }
@@ -222,6 +286,8 @@ fn slot(step: Timed) -> usize {
         Timed::Decode => 1,
         Timed::Classify => 2,
         Timed::Render => 3,
+        Timed::Fit => 4,
+        Timed::Queries => 5,
     }
 }
 
@@ -284,6 +350,12 @@ impl check::Report for Device<'_> {
         if let Event::Rendered { .. } = event {
             self.report_timings();
         }
+        if let Event::Fitted { .. } = event {
+            if let InputKind::PointCloud { .. } = self.input {
+                self.tick(*b"QURY", Timed::Queries);
+            }
+            self.tick(*b"FIT ", Timed::Fit);
+        }
         self.results.event(event);
         if let Event::SelfTest(_) = event {
             self.tick(*b"SELF", Timed::SelfTest);
@@ -321,6 +393,40 @@ impl Device<'_> {
                     "digest: classes crc32 {=u32:#010x}, logits crc32 {=u32:#010x}",
                     self.classes_crc.finish(),
                     self.logits_crc.finish()
+                );
+            }
+            Event::Fitted {
+                observation,
+                dataset_index,
+                label,
+                class,
+                outcome,
+                latent,
+                ..
+            } => {
+                let fit = self.timed(Timed::Fit);
+                info!(
+                    "observation {=usize} (dataset index {=u32}, label {=u8}): fitted in {=u32} steps over {=usize} points, mse {=f32}, class {=usize}; {=u64} ticks; latent crc32 {=u32:#010x}",
+                    observation,
+                    dataset_index,
+                    label,
+                    outcome.steps,
+                    outcome.points,
+                    outcome.mse,
+                    class,
+                    fit.ticks,
+                    weights_crc(latent)
+                );
+            }
+            Event::FitAccuracy { correct, count } => {
+                let percent = if count == 0 {
+                    0.0
+                } else {
+                    100.0 * correct as f32 / count as f32
+                };
+                info!(
+                    "accuracy of the latents fitted on the device: {=usize}/{=usize} = {=f32}%",
+                    correct, count, percent
                 );
             }
             Event::Decoded { latent, weights } => info!(

@@ -1,5 +1,6 @@
 //! The one definition of the HyperINR model file (`*.hinr`) and its quantisation scheme,
-//! and of the firmware's results file ([`results`], magic `HIRS`).
+//! of the firmware's results file ([`results`], magic `HIRS`) and of raw observations for
+//! on-device fitting ([`observations`], magic `HOBS`).
 //!
 //! A model file is a 16-byte [`Header`] followed by a postcard payload of six sections
 //! ([`ModelFile`]). The reader ([`ModelFile::parse`]) is `no_std`, allocates nothing and
@@ -33,6 +34,7 @@ pub mod example;
 mod header;
 pub mod layout;
 mod model;
+pub mod observations;
 pub mod quant;
 mod read;
 pub mod results;

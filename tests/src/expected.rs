@@ -4,10 +4,11 @@
 //! The host replays the firmware's boot check itself (`hyperinr_runtime::check::run`, the
 //! one definition of its steps and their order) into a results file of its own.
 
-use crate::results::{GoldenRun, Render, Results, Stage};
+use crate::results::{FittedRun, GoldenRun, Render, Results, Stage};
 use hyperinr_runtime::check;
-use hyperinr_runtime::{Error, Model, WorkspaceBuf};
+use hyperinr_runtime::{Error, FitWorkspaceBuf, Model, WorkspaceBuf};
 use hyperinr_shared::crc32::{crc32, Crc32};
+use hyperinr_shared::observations::Observations;
 use hyperinr_shared::results::Encoder;
 
 /// Host-side results for one blob.
@@ -27,6 +28,10 @@ pub struct Expected {
     pub weights: Vec<(u32, Vec<u32>)>,
     /// Latent 0 rendered (image pixels or the point grid).
     pub render: Option<Render>,
+    /// Step 6: every embedded observation fitted and classified.
+    pub fitted: Vec<FittedRun>,
+    /// Step 6: `(correct, count)`.
+    pub fit_accuracy: Option<(u32, u32)>,
 }
 
 /// CRC-32 of `f32` bits given as `u32`s (little-endian bytes), as the firmware logs them.
@@ -41,6 +46,15 @@ pub fn bits_crc(values: &[u32]) -> u32 {
 /// Runs the firmware's boot check over `blob` on the host: into a results file of its own,
 /// through the same encoder as the firmware's, decoded by the same reader.
 pub fn compute(blob: &[u8]) -> Result<Expected, Error> {
+    compute_with(blob, None)
+}
+
+/// [`compute`], then step 6 on `observations` as the firmware runs it when they are
+/// embedded (`check::fit_observations`).
+pub fn compute_with(
+    blob: &[u8],
+    observations: Option<&Observations<'_>>,
+) -> Result<Expected, Error> {
     let model = Model::from_bytes(blob)?;
     let mut ws = WorkspaceBuf::new(&model);
     let mut render = vec![0.0f32; check::render_len(&model)];
@@ -52,6 +66,23 @@ pub fn compute(blob: &[u8]) -> Result<Expected, Error> {
     };
     let mut file = Encoder::new(Vec::new());
     check::run(&model, &mut buffers, &mut file)?;
+    if let Some(observations) = observations {
+        let mut fit = FitWorkspaceBuf::new(&model);
+        let mut coords = vec![0.0f32; check::fit_coords_len(&model)];
+        let mut targets = vec![0.0f32; check::fit_targets_len(&model)];
+        let mut fit_buffers = check::FitBuffers {
+            fit: fit.workspace(),
+            coords: &mut coords,
+            targets: &mut targets,
+        };
+        check::fit_observations(
+            &model,
+            observations,
+            &mut buffers.ws,
+            &mut fit_buffers,
+            &mut file,
+        )?;
+    }
     let (file, written) = file.finish();
     if let Err(e) = written {
         panic!("the host's results file is incomplete: {e}");
@@ -71,6 +102,8 @@ pub fn compute(blob: &[u8]) -> Result<Expected, Error> {
         accuracy: r.accuracy.unwrap_or_default(),
         weights: r.weights,
         render: r.render,
+        fitted: r.fitted,
+        fit_accuracy: r.fit_accuracy,
     })
 }
 
@@ -205,6 +238,37 @@ pub fn compare(device: &Results, host: &Expected) -> Vec<String> {
             if h.is_some() { "present" } else { "missing" }
         )),
     }
+    if device.fitted.len() != host.fitted.len() {
+        problems.push(format!(
+            "fitted observations: device {}, host {}",
+            device.fitted.len(),
+            host.fitted.len()
+        ));
+    }
+    for (d, h) in device.fitted.iter().zip(&host.fitted) {
+        if d != h {
+            problems.push(format!(
+                "observation {} fitted differently: class {} vs {}, steps {} vs {}, points {} vs {}, mse {:#010x} vs {:#010x}, latent {}, logits {}",
+                h.observation,
+                d.class,
+                h.class,
+                d.steps,
+                h.steps,
+                d.points,
+                h.points,
+                d.mse,
+                h.mse,
+                first_difference(&d.latent, &h.latent),
+                first_difference(&d.logits, &h.logits)
+            ));
+        }
+    }
+    if device.fit_accuracy != host.fit_accuracy {
+        problems.push(format!(
+            "accuracy of the fitted observations: device {:?}, host {:?}",
+            device.fit_accuracy, host.fit_accuracy
+        ));
+    }
     problems
 }
 
@@ -259,6 +323,8 @@ mod tests {
             accuracy: Some(host.accuracy),
             weights: host.weights.clone(),
             render: host.render.clone(),
+            fitted: host.fitted.clone(),
+            fit_accuracy: host.fit_accuracy,
             ..Results::default()
         }
     }

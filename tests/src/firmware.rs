@@ -196,6 +196,18 @@ pub fn cargo_build_with_features(
     allow_invalid: bool,
     features: &[&str],
 ) -> Result<std::process::Output, String> {
+    cargo_build_env(model, machine, allow_invalid, features, &[])
+}
+
+/// [`cargo_build_with_features`] with extra environment variables for the build script
+/// (`HYPERINR_OBSERVATIONS`, `HYPERINR_ALLOW_INVALID_OBSERVATIONS`).
+pub fn cargo_build_env(
+    model: Option<&Path>,
+    machine: Machine,
+    allow_invalid: bool,
+    features: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<std::process::Output, String> {
     let root = workspace_root();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -213,6 +225,9 @@ pub fn cargo_build_with_features(
     }
     if allow_invalid {
         cmd.env("HYPERINR_ALLOW_INVALID_MODEL", "1");
+    }
+    for (key, value) in env {
+        cmd.env(key, value);
     }
     cmd.output()
         .map_err(|e| format!("cannot run cargo for the firmware: {e}"))
@@ -237,12 +252,58 @@ pub fn build_model_path_with_features(
     allow_invalid: bool,
     features: &[&str],
 ) -> Result<Firmware, String> {
+    build_model_path_env(name, model, machine, allow_invalid, features, &[])
+}
+
+/// Builds the firmware embedding `blob` and the observations file `observations` (written
+/// to `target/hyperinr-firmware/observations/<name>.hobs` and passed as
+/// `HYPERINR_OBSERVATIONS` relative to the workspace root); `allow_invalid_observations`
+/// sets `HYPERINR_ALLOW_INVALID_OBSERVATIONS=1`.
+pub fn build_fitting(
+    name: &str,
+    blob: &[u8],
+    observations: &[u8],
+    machine: Machine,
+    allow_invalid_observations: bool,
+) -> Result<Firmware, String> {
+    let root = workspace_root();
+    let mut relative = Vec::new();
+    for (dir, ext, bytes) in [
+        ("models", "hinr", blob),
+        ("observations", "hobs", observations),
+    ] {
+        let folder = work_dir().join(dir);
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+        let path = folder.join(format!("{name}.{ext}"));
+        if std::fs::read(&path).ok().as_deref() != Some(bytes) {
+            std::fs::write(&path, bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        relative.push(path.strip_prefix(&root).unwrap_or(&path).to_path_buf());
+    }
+    let mut env: Vec<(&str, &std::ffi::OsStr)> =
+        vec![("HYPERINR_OBSERVATIONS", relative[1].as_os_str())];
+    if allow_invalid_observations {
+        env.push(("HYPERINR_ALLOW_INVALID_OBSERVATIONS", "1".as_ref()));
+    }
+    build_model_path_env(name, Some(&relative[0]), machine, false, &[], &env)
+}
+
+fn build_model_path_env(
+    name: &str,
+    model: Option<&Path>,
+    machine: Machine,
+    allow_invalid: bool,
+    features: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<Firmware, String> {
     let work = work_dir();
     let elves = work.join("elf");
     std::fs::create_dir_all(&elves)
         .map_err(|e| format!("cannot create {}: {e}", elves.display()))?;
     let started = Instant::now();
-    let out = cargo_build_with_features(model, machine, allow_invalid, features)?;
+    let out = cargo_build_env(model, machine, allow_invalid, features, env)?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(40).collect();

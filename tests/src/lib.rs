@@ -7,8 +7,11 @@
 //! - [`firmware`]: builds the firmware for a blob, runs it in QEMU, decodes its defmt log.
 //! - [`expected`]: what the host runtime computes for the same blob, replaying the
 //!   firmware's boot check (`hyperinr_runtime::check`).
+//! - [`observations`]: observations files cut from the in-repo subsets, for fitting on the
+//!   device.
 
 pub mod expected;
 pub mod firmware;
+pub mod observations;
 pub mod results;
 pub mod synthetic;

@@ -38,6 +38,29 @@ pub struct Render {
     pub values: Vec<u32>,
 }
 
+/// One observation fitted on the device (`FITD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FittedRun {
+    /// Index in the observations file.
+    pub observation: u32,
+    /// Its dataset index.
+    pub dataset_index: u32,
+    /// Its label.
+    pub label: u32,
+    /// The fitted latent's class.
+    pub class: u32,
+    /// Adam steps.
+    pub steps: u32,
+    /// Points of the loss.
+    pub points: u32,
+    /// The last step's mean squared error (bits).
+    pub mse: u32,
+    /// The fitted latent (bits).
+    pub latent: Vec<u32>,
+    /// Its logits (bits).
+    pub logits: Vec<u32>,
+}
+
 /// A measured interval.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ticks {
@@ -75,6 +98,10 @@ pub struct Results {
     pub stack: Option<(u32, u32)>,
     /// The exit status the firmware was about to return.
     pub done: Option<u32>,
+    /// Observations fitted on the device, in order.
+    pub fitted: Vec<FittedRun>,
+    /// `(correct, count)` of the fitted observations.
+    pub fit_accuracy: Option<(u32, u32)>,
 }
 
 fn owned(words: U32Slice<'_>) -> Vec<u32> {
@@ -136,6 +163,18 @@ impl Results {
                 }),
                 Record::Stack { used, size } => r.stack = Some((used, size)),
                 Record::Done { status } => r.done = Some(status),
+                Record::Fitted(f) => r.fitted.push(FittedRun {
+                    observation: f.observation,
+                    dataset_index: f.dataset_index,
+                    label: f.label,
+                    class: f.class,
+                    steps: f.steps,
+                    points: f.points,
+                    mse: f.mse,
+                    latent: owned(f.latent),
+                    logits: owned(f.logits),
+                }),
+                Record::FitAccuracy { correct, count } => r.fit_accuracy = Some((correct, count)),
             }
         }
         Ok(r)
@@ -155,10 +194,20 @@ impl Results {
 
     /// Instructions executed in interval `name`, net of the empty interval's overhead.
     pub fn instructions(&self, name: &str) -> Option<u64> {
-        let per_tick = self.instructions_per_tick()?;
-        let t = self.tick(name)?;
+        Some(self.instructions_of(self.tick(name)?))
+    }
+
+    /// Every interval called `name` (e.g. one `FIT ` per fitted observation), in order.
+    pub fn ticks_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Ticks> + 's {
+        self.ticks.iter().filter(move |t| t.name == name)
+    }
+
+    /// Instructions of one measured interval, net of the empty interval's overhead (0
+    /// without a calibration).
+    pub fn instructions_of(&self, t: &Ticks) -> u64 {
+        let per_tick = self.instructions_per_tick().unwrap_or(0.0);
         let overhead = self.tick("NULL").map_or(0, |n| n.ticks);
-        Some((t.ticks.saturating_sub(overhead) as f64 * per_tick).round() as u64)
+        (t.ticks.saturating_sub(overhead) as f64 * per_tick).round() as u64
     }
 }
 

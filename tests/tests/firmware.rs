@@ -7,8 +7,10 @@
 //! tests fail and say how to install them.
 
 use hyperinr_runtime::{check, Model};
+use hyperinr_shared::observations::Observations;
 use hyperinr_tests::expected::{self, Expected};
 use hyperinr_tests::firmware::{self, Firmware, Machine, Run};
+use hyperinr_tests::observations;
 use hyperinr_tests::results::{RenderKind, Stage};
 use hyperinr_tests::synthetic::{self, Spec};
 use std::collections::HashMap;
@@ -495,4 +497,142 @@ fn measure_instructions_and_stack() {
         eprintln!("{machine}: stack high-water mark {used} of {size} bytes");
         assert!(used > 0 && used < size / 2, "stack use {used} of {size}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Step 6: fitting on the device
+// ---------------------------------------------------------------------------------------
+
+fn shipped(path: &str) -> &'static [u8] {
+    static BLOBS: OnceLock<Mutex<HashMap<String, &'static [u8]>>> = OnceLock::new();
+    let mut map = BLOBS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    map.entry(path.to_string()).or_insert_with(|| {
+        let full = firmware::workspace_root().join(path);
+        let bytes = std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+        Box::leak(bytes.into_boxed_slice())
+    })
+}
+
+fn fitting_variant(
+    name: &str,
+    blob: &[u8],
+    observations: &[u8],
+    machine: Machine,
+    allow_invalid: bool,
+) -> Arc<Run> {
+    variant(name, machine, || {
+        firmware::build_fitting(name, blob, observations, machine, allow_invalid)
+    })
+}
+
+/// A clean run whose every output, the fitted latents, logits and classes included, has
+/// the host's bits.
+fn assert_fitting_parity(
+    run: &Run,
+    blob: &[u8],
+    observations: &[u8],
+    machine: Machine,
+) -> Expected {
+    let obs = Observations::parse(observations).unwrap_or_else(|e| panic!("{e}"));
+    let host = expected::compute_with(blob, Some(&obs)).unwrap_or_else(|e| panic!("host: {e}"));
+    let log = run.log_text();
+    assert_eq!(
+        run.status,
+        Some(0),
+        "{machine}: exit status; log:\n{log}\n{}",
+        run.stderr
+    );
+    let device = run.results().unwrap_or_else(|e| panic!("{e}"));
+    let problems = expected::compare(device, &host);
+    assert!(problems.is_empty(), "{machine}: {problems:#?}");
+    assert_eq!(host.fitted.len(), obs.len());
+    let steps = Model::from_bytes(blob).unwrap().fit_settings().steps;
+    assert!(host.fitted.iter().all(|f| f.steps == steps && f.steps > 0));
+    let (correct, count) = host.fit_accuracy.expect("FACC");
+    let line = format!("accuracy of the latents fitted on the device: {correct}/{count} = ");
+    assert!(log.contains(&line), "{machine}: log lacks `{line}`:\n{log}");
+    assert_eq!(device.ticks_named("FIT ").count(), obs.len());
+    host
+}
+
+#[test]
+fn image_model_fits_on_the_device_bit_for_bit() {
+    let blob = shipped(TRAINED_MODEL);
+    let observations = observations::fashion_mnist(&[0, 1], &[]);
+    for machine in Machine::ALL {
+        let run = fitting_variant("fit-fashion-mnist-mcu", blob, &observations, machine, false);
+        let host = assert_fitting_parity(&run, blob, &observations, machine);
+        assert!(host.fitted.iter().all(|f| f.points == 784));
+    }
+}
+
+#[test]
+fn shape_model_fits_on_the_device_bit_for_bit() {
+    let blob = shipped(SHAPE_MODEL);
+    // Two classes: the subset holds 3 test shapes per class, in label order.
+    let observations = observations::modelnet10(&[0, 15]);
+    for machine in Machine::ALL {
+        let run = fitting_variant("fit-modelnet10", blob, &observations, machine, false);
+        let host = assert_fitting_parity(&run, blob, &observations, machine);
+        assert!(host
+            .fitted
+            .iter()
+            .all(|f| f.points as usize == check::FIT_QUERIES));
+        assert!(run.results().unwrap().ticks_named("QURY").count() == 2);
+    }
+}
+
+/// The firmware rejects a damaged observations file with the reader's typed error (stage
+/// 4, exit status 5), the same `Debug` text the host's reader gives.
+#[test]
+fn damaged_observations_are_the_same_typed_error_on_both_sides() {
+    let blob = shipped(TRAINED_MODEL);
+    let good = observations::fashion_mnist(&[0], &observations::strided_pixels(28, 28, 2));
+    // A corrupt length: the last byte lost.
+    let short = good[..good.len() - 1].to_vec();
+    // A fitted pixel index past the image (784), with the CRC made right again.
+    let mut outside = good.clone();
+    outside[32..36].copy_from_slice(&784u32.to_le_bytes());
+    let crc = hyperinr_shared::crc32::crc32(&outside[32..]);
+    outside[28..32].copy_from_slice(&crc.to_le_bytes());
+    for (name, bad) in [("obs-short", short), ("obs-pixel-index", outside)] {
+        let host = Observations::parse(&bad).expect_err("the host's reader must reject it");
+        let run = fitting_variant(name, blob, &bad, Machine::Mps2An386, true);
+        let log = run.log_text();
+        assert_eq!(run.status, Some(5), "{name}: log:\n{log}");
+        let device = run.results().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            device.errors,
+            vec![(Stage::Observations, format!("{host:?}"))],
+            "{name}"
+        );
+        assert!(device.fitted.is_empty());
+        assert!(
+            log.contains("the embedded observations were rejected"),
+            "{name}: {log}"
+        );
+    }
+}
+
+#[test]
+fn build_refuses_observations_that_do_not_suit_the_model() {
+    let blob = shipped(TRAINED_MODEL);
+    let clouds = observations::modelnet10(&[0]);
+    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let err = firmware::build_fitting(
+        "obs-clouds-for-images",
+        blob,
+        &clouds,
+        Machine::Mps2An386,
+        false,
+    )
+    .expect_err("the build must refuse point clouds for an image model");
+    assert!(
+        err.contains("it holds point clouds, the model represents images")
+            && err.contains("HYPERINR_ALLOW_INVALID_OBSERVATIONS=1"),
+        "{err}"
+    );
 }

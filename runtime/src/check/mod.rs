@@ -19,6 +19,9 @@
 //!    every pixel of an image model, or a [`CLOUD_GRID`]³ grid of cell centres in
 //!    `[-1, 1]³` for a point-cloud model ([`cloud_grid`]): [`Event::Rendered`].
 //!
+//! 6. with observations embedded, a separate call, [`fit_observations`]: every observation
+//!    fitted (φ frozen), classified, [`Event::Fitted`] each, then [`Event::FitAccuracy`].
+//!
 //! Every [`Event`] maps to a record of the results file: `hyperinr_shared::results::Encoder`
 //! implements [`Report`] (`record.rs`), for the firmware and for the host's replay alike.
 //!
@@ -32,7 +35,13 @@ use crate::nn::image_coord;
 use hyperinr_shared::results::RenderKind;
 use hyperinr_shared::{InputKind, MAX_OUT_DIM};
 
+mod fit;
 mod record;
+
+pub use fit::{
+    fit_coords_len, fit_observations, fit_targets_len, query_settings, FitBuffers, FitSummary,
+    FIT_QUERIES,
+};
 
 /// Grid points per axis of a point-cloud model's render.
 pub const CLOUD_GRID: u32 = 8;
@@ -52,6 +61,12 @@ pub enum Timed {
     Classify,
     /// The render of step 5 (work: [`Model::siren_macs_per_point`] × points).
     Render,
+    /// Step 6: one observation's [`Model::fit_latent`] (work: its steps ×
+    /// [`Model::fit_step_macs`]).
+    Fit,
+    /// Step 6: a cloud's query points drawn ([`crate::udf_queries`]; work: queries × cloud
+    /// points, the distances computed).
+    Queries,
 }
 
 /// What one step produced, borrowed from the buffers for the duration of the call.
@@ -121,6 +136,30 @@ pub enum Event<'a> {
         out_dim: usize,
         /// `points × out_dim` outputs.
         values: &'a [f32],
+    },
+    /// Step 6: an observation fitted on the device and classified.
+    Fitted {
+        /// Index in the observations file.
+        observation: usize,
+        /// Its dataset index.
+        dataset_index: u32,
+        /// Its label.
+        label: u8,
+        /// The fitted latent's class.
+        class: usize,
+        /// Steps, points, last error.
+        outcome: crate::FitOutcome,
+        /// The fitted latent.
+        latent: &'a [f32],
+        /// Its logits.
+        logits: &'a [f32],
+    },
+    /// Step 6: observations whose fitted latent classifies as their label.
+    FitAccuracy {
+        /// Correctly classified.
+        correct: usize,
+        /// Fitted.
+        count: usize,
     },
 }
 

@@ -6,7 +6,7 @@ use super::{Event, Report};
 use hyperinr_shared::results::{Encoder, Sink, Stage};
 
 /// Each event becomes its record: `SELF` (or `ERR ` with stage 2 and the error's `Debug`
-/// text), `GVEC`, `CLAS`, `ACCU`, `WGTS`, `RNDR`. Counts and indices are bounded by the
+/// text), `GVEC`, `CLAS`, `ACCU`, `WGTS`, `RNDR`, `FITD`, `FACC`. Counts and indices are bounded by the
 /// model's validation, so the `u32` fields hold them.
 impl<S: Sink> Report for Encoder<S> {
     fn event(&mut self, event: Event<'_>) {
@@ -33,6 +33,26 @@ impl<S: Sink> Report for Encoder<S> {
                 out_dim,
                 values,
             } => self.render(latent as u32, kind, points, out_dim, values),
+            Event::Fitted {
+                observation,
+                dataset_index,
+                label,
+                class,
+                outcome,
+                latent,
+                logits,
+            } => self.fitted(
+                observation as u32,
+                dataset_index,
+                u32::from(label),
+                class as u32,
+                (outcome.steps, outcome.points as u32, outcome.mse),
+                latent,
+                logits,
+            ),
+            Event::FitAccuracy { correct, count } => {
+                self.fit_accuracy(correct as u32, count as u32)
+            }
         }
     }
 }

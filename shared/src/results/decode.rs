@@ -98,6 +98,38 @@ pub enum Record<'a> {
         /// The firmware's exit status.
         status: u32,
     },
+    /// `FITD`.
+    Fitted(Fitted<'a>),
+    /// `FACC`.
+    FitAccuracy {
+        /// Fitted observations classified as their label.
+        correct: u32,
+        /// Observations fitted.
+        count: u32,
+    },
+}
+
+/// A `FITD` record: one observation fitted on the device and classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fitted<'a> {
+    /// Index in the observations file.
+    pub observation: u32,
+    /// The observation's dataset index.
+    pub dataset_index: u32,
+    /// Its label.
+    pub label: u32,
+    /// The class of the fitted latent.
+    pub class: u32,
+    /// Adam steps.
+    pub steps: u32,
+    /// Points the loss was taken over.
+    pub points: u32,
+    /// Mean squared error of the last step (bits).
+    pub mse: u32,
+    /// The fitted latent's bits.
+    pub latent: U32Slice<'a>,
+    /// Its logits' bits.
+    pub logits: U32Slice<'a>,
 }
 
 impl Record<'_> {
@@ -120,6 +152,8 @@ impl Record<'_> {
             Record::Tick { .. } => Tag::Tick,
             Record::Stack { .. } => Tag::Stack,
             Record::Done { .. } => Tag::Done,
+            Record::Fitted(_) => Tag::Fitted,
+            Record::FitAccuracy { .. } => Tag::FitAccuracy,
         }
     }
 }
@@ -392,6 +426,30 @@ impl<'a> Payload<'a> {
             },
             Tag::Done => Record::Done {
                 status: self.u32()?,
+            },
+            Tag::Fitted => {
+                let (observation, dataset_index, label, class) =
+                    (self.u32()?, self.u32()?, self.u32()?, self.u32()?);
+                let (steps, points, mse) = (self.u32()?, self.u32()?, self.u32()?);
+                let n = self.u32()? as usize;
+                let latent = self.words(n)?;
+                let k = self.u32()? as usize;
+                let logits = self.words(k)?;
+                Record::Fitted(Fitted {
+                    observation,
+                    dataset_index,
+                    label,
+                    class,
+                    steps,
+                    points,
+                    mse,
+                    latent,
+                    logits,
+                })
+            }
+            Tag::FitAccuracy => Record::FitAccuracy {
+                correct: self.u32()?,
+                count: self.u32()?,
             },
         })
     }

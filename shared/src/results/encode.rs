@@ -392,6 +392,45 @@ impl<S: Sink> Encoder<S> {
         }
     }
 
+    /// `FITD`: observation `observation` (dataset index, label) fitted in `steps` steps
+    /// over `points` points to `latent` (last step's error `mse`), classified as `class`
+    /// with `logits`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fitted(
+        &mut self,
+        observation: u32,
+        dataset_index: u32,
+        label: u32,
+        class: u32,
+        fit: (u32, u32, f32),
+        latent: &[f32],
+        logits: &[f32],
+    ) {
+        let (steps, points, mse) = fit;
+        let len = latent
+            .len()
+            .checked_add(logits.len())
+            .and_then(|n| payload(36, n));
+        if self.begin(Tag::Fitted, len) {
+            for word in [observation, dataset_index, label, class, steps, points] {
+                self.word(word);
+            }
+            self.word(mse.to_bits());
+            self.word(latent.len() as u32);
+            self.f32s(latent);
+            self.word(logits.len() as u32);
+            self.f32s(logits);
+        }
+    }
+
+    /// `FACC`: `correct` of `count` fitted observations classify as their label.
+    pub fn fit_accuracy(&mut self, correct: u32, count: u32) {
+        if self.begin(Tag::FitAccuracy, Some(8)) {
+            self.word(correct);
+            self.word(count);
+        }
+    }
+
     /// `DONE`: the exit status.
     pub fn done(&mut self, status: u32) {
         if self.begin(Tag::Done, Some(4)) {

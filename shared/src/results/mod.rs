@@ -28,14 +28,14 @@ mod decode;
 mod encode;
 mod error;
 
-pub use decode::{decode, ClassEntries, Record, Records};
+pub use decode::{decode, ClassEntries, Fitted, Record, Records};
 pub use encode::{Encoder, Sink, SinkError, SliceSink};
 pub use error::{EncodeError, ResultsError};
 
 /// The file's first 4 bytes.
 pub const MAGIC: [u8; 4] = *b"HIRS";
 /// The layout version, after the magic.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Bytes before the first record: magic and version.
 pub const HEADER_LEN: usize = 8;
 /// Bytes of a record's header: tag and payload length.
@@ -67,11 +67,15 @@ pub enum Tag {
     Stack,
     /// `DONE`: the exit status.
     Done,
+    /// `FITD`: one observation fitted on the device (its latent) and classified.
+    Fitted,
+    /// `FACC`: accuracy of the fitted observations against their labels.
+    FitAccuracy,
 }
 
 impl Tag {
     /// Every tag, in the order the firmware first writes them.
-    pub const ALL: [Tag; 11] = [
+    pub const ALL: [Tag; 13] = [
         Tag::Info,
         Tag::Failure,
         Tag::SelfTest,
@@ -83,6 +87,8 @@ impl Tag {
         Tag::Tick,
         Tag::Stack,
         Tag::Done,
+        Tag::Fitted,
+        Tag::FitAccuracy,
     ];
 
     /// The tag's bytes in the file.
@@ -106,6 +112,8 @@ impl Tag {
             Tag::Tick => b"TICK",
             Tag::Stack => b"STAK",
             Tag::Done => b"DONE",
+            Tag::Fitted => b"FITD",
+            Tag::FitAccuracy => b"FACC",
         }
     }
 
@@ -125,6 +133,8 @@ pub enum Stage {
     SelfTest,
     /// A later inference call failed (code 3).
     Inference,
+    /// The embedded observations file was rejected (code 4).
+    Observations,
 }
 
 impl Stage {
@@ -134,6 +144,7 @@ impl Stage {
             Stage::Parse => 1,
             Stage::SelfTest => 2,
             Stage::Inference => 3,
+            Stage::Observations => 4,
         }
     }
 
@@ -149,6 +160,7 @@ impl Stage {
             1 => Some(Stage::Parse),
             2 => Some(Stage::SelfTest),
             3 => Some(Stage::Inference),
+            4 => Some(Stage::Observations),
             _ => None,
         }
     }
