@@ -372,6 +372,22 @@ impl<'a> Observations<'a> {
     }
 }
 
+/// Row-major indices of every `stride`-th pixel of every `stride`-th row, from the first:
+/// a fitted-pixel list (`stride` 2 on 28 × 28: 196 pixels, a quarter of the work per step).
+/// Stride 0 is taken as 1.
+///
+/// ```
+/// use hyperinr_shared::observations::strided_pixels;
+/// assert_eq!(strided_pixels(4, 3, 2).collect::<Vec<_>>(), [0, 2, 8, 10]);
+/// assert_eq!(strided_pixels(28, 28, 2).count(), 196);
+/// ```
+pub fn strided_pixels(width: u32, height: u32, stride: u32) -> impl Iterator<Item = u32> {
+    let step = stride.max(1) as usize;
+    (0..height)
+        .step_by(step)
+        .flat_map(move |r| (0..width).step_by(step).map(move |c| r * width + c))
+}
+
 /// Writes an images file: `width × height` pixels per item, the fitted pixel indices
 /// (empty: every pixel), items as (label, dataset index, pixels). Refuses what a reader
 /// would reject.

@@ -33,16 +33,3 @@ pub fn modelnet10(positions: &[usize]) -> Vec<u8> {
         .collect();
     encode_clouds(points, &items).unwrap_or_else(|e| panic!("encoding observations: {e}"))
 }
-
-/// Every other row and column of a `width × height` image: the 196 pixels of a 28 × 28
-/// image that the device fits in a quarter of the time.
-pub fn strided_pixels(width: u32, height: u32, stride: u32) -> Vec<u32> {
-    (0..height)
-        .step_by(stride as usize)
-        .flat_map(|r| {
-            (0..width)
-                .step_by(stride as usize)
-                .map(move |c| r * width + c)
-        })
-        .collect()
-}

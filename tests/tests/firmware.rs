@@ -7,7 +7,7 @@
 //! tests fail and say how to install them.
 
 use hyperinr_runtime::{check, Model};
-use hyperinr_shared::observations::Observations;
+use hyperinr_shared::observations::{strided_pixels, Observations};
 use hyperinr_tests::expected::{self, Expected};
 use hyperinr_tests::firmware::{self, Firmware, Machine, Run};
 use hyperinr_tests::observations;
@@ -23,6 +23,8 @@ const TRAINED_MODEL: &str = "models/fashion-mnist-mcu.hinr";
 /// The shipped shape model (ModelNet10, UDF SIREN), small enough for the MCU as it is.
 const SHAPE_MODEL: &str = "models/modelnet10.hinr";
 const QEMU_TIMEOUT: Duration = Duration::from_secs(300);
+/// Fitting 16 images takes ≈ 50 G instructions in QEMU: minutes on a busy 2-core machine.
+const FIT_QEMU_TIMEOUT: Duration = Duration::from_secs(1500);
 /// Firmware builds share one target dir: one at a time (cargo would block anyway; this
 /// keeps each build and the copy of its ELF together).
 static BUILD: Mutex<()> = Mutex::new(());
@@ -80,6 +82,16 @@ fn variant(
     machine: Machine,
     build: impl FnOnce() -> Result<Firmware, String>,
 ) -> Arc<Run> {
+    variant_within(name, machine, QEMU_TIMEOUT, build)
+}
+
+/// [`variant`] with its own QEMU time limit.
+fn variant_within(
+    name: &str,
+    machine: Machine,
+    timeout: Duration,
+    build: impl FnOnce() -> Result<Firmware, String>,
+) -> Arc<Run> {
     type Cell = Arc<OnceLock<Result<Arc<Run>, String>>>;
     static CACHE: OnceLock<Mutex<HashMap<(String, Machine), Cell>>> = OnceLock::new();
     if let Err(e) = firmware::require_qemu() {
@@ -97,7 +109,7 @@ fn variant(
             let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
             build()?
         };
-        let run = firmware::run(&fw, QEMU_TIMEOUT)?;
+        let run = firmware::run(&fw, timeout)?;
         eprintln!(
             "ran {name} on {machine}: exit {:?} in {:.2} s",
             run.status,
@@ -523,7 +535,7 @@ fn fitting_variant(
     machine: Machine,
     allow_invalid: bool,
 ) -> Arc<Run> {
-    variant(name, machine, || {
+    variant_within(name, machine, FIT_QEMU_TIMEOUT, || {
         firmware::build_fitting(name, blob, observations, machine, allow_invalid)
     })
 }
@@ -590,7 +602,7 @@ fn shape_model_fits_on_the_device_bit_for_bit() {
 #[test]
 fn damaged_observations_are_the_same_typed_error_on_both_sides() {
     let blob = shipped(TRAINED_MODEL);
-    let good = observations::fashion_mnist(&[0], &observations::strided_pixels(28, 28, 2));
+    let good = observations::fashion_mnist(&[0], &strided_pixels(28, 28, 2).collect::<Vec<_>>());
     // A corrupt length: the last byte lost.
     let short = good[..good.len() - 1].to_vec();
     // A fitted pixel index past the image (784), with the CRC made right again.
@@ -635,4 +647,76 @@ fn build_refuses_observations_that_do_not_suit_the_model() {
             && err.contains("HYPERINR_ALLOW_INVALID_OBSERVATIONS=1"),
         "{err}"
     );
+}
+
+/// RAM of both memory maps (the statics sit above the stack; the stack region is the rest).
+const RAM_BYTES: u32 = 128 * 1024;
+
+/// On-device fitting figures for firmware/README.md (`cargo test --release -p hyperinr-tests
+/// --test firmware -- --nocapture measure_on_device_fitting`): the shipped MCU image model
+/// fits the first 16 test images of the in-repo subset at all 784 pixels and at the 196 of
+/// every other row and column, the shape model its 2 parity clouds; instructions per step
+/// and per observation, peak RAM, the device's accuracy. Every fitted latent is also
+/// checked bit for bit against the host.
+#[test]
+fn measure_on_device_fitting() {
+    let image = shipped(TRAINED_MODEL);
+    let first16: Vec<usize> = (0..16).collect();
+    let cases = [
+        (
+            "measure-fit-784",
+            image,
+            observations::fashion_mnist(&first16, &[]),
+        ),
+        (
+            "measure-fit-196",
+            image,
+            observations::fashion_mnist(&first16, &strided_pixels(28, 28, 2).collect::<Vec<_>>()),
+        ),
+        (
+            "fit-modelnet10",
+            shipped(SHAPE_MODEL),
+            observations::modelnet10(&[0, 15]),
+        ),
+    ];
+    let machine = Machine::Mps2An386;
+    for (name, blob, obs) in cases {
+        let run = fitting_variant(name, blob, &obs, machine, false);
+        let host = assert_fitting_parity(&run, blob, &obs, machine);
+        let r = run.results().unwrap_or_else(|e| panic!("{e}"));
+        let model = Model::from_bytes(blob).unwrap();
+        let fits: Vec<u64> = r
+            .ticks_named("FIT ")
+            .map(|t| r.instructions_of(t))
+            .collect();
+        let steps = host.fitted[0].steps as u64;
+        let points = host.fitted[0].points as usize;
+        let per_step = fits.iter().sum::<u64>() as f64 / (fits.len() as u64 * steps) as f64;
+        let macs = model.fit_step_macs(points);
+        let per_image = fits.iter().sum::<u64>() as f64 / fits.len() as f64;
+        let (used, size) = r.stack.expect("stack record");
+        let statics = RAM_BYTES - size;
+        let (correct, count) = host.fit_accuracy.unwrap();
+        eprintln!(
+            "{name}: {count} observations, {steps} steps at {points} points: {per_step:.0} instructions per step \
+             ({macs} MACs, {:.2} instructions/MAC), {per_image:.0} per observation ({:.1} s at 168 MHz, one \
+             instruction a cycle); peak RAM {} bytes (statics {statics} + stack {used}); accuracy {correct}/{count}",
+            per_step / macs as f64,
+            per_image / 168e6,
+            statics + used
+        );
+        if let Some(q) = r.ticks_named("QURY").next() {
+            eprintln!(
+                "{name}: drawing {} queries: {} instructions ({} distance evaluations)",
+                check::FIT_QUERIES,
+                r.instructions_of(q),
+                q.work
+            );
+        }
+        assert!(
+            per_step > macs as f64,
+            "{per_step} instructions for {macs} MACs"
+        );
+        assert!(statics + used <= RAM_BYTES, "peak RAM {}", statics + used);
+    }
 }

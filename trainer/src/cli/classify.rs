@@ -4,6 +4,7 @@ use super::*;
 use crate::data::picture::{prepare_file, Polarity};
 use crate::data::samples::{Samples, ShapeSet};
 use crate::eval::run_sample;
+use crate::eval::runtime_fit::{fit_with_runtime, settings_for, FitEngine};
 use anyhow::{bail, Result};
 use hyperinr_data::fashion::ImageSet;
 use hyperinr_runtime::Model;
@@ -29,6 +30,9 @@ pub struct ClassifyArgs {
     /// Adam steps of the latent's fit (default: the model file's fit settings).
     #[arg(long)]
     pub fit_steps: Option<usize>,
+    /// Which fitter: `burn` (batched, CPU) or `runtime` (the device's fitter, its bits).
+    #[arg(long, value_enum, default_value_t = FitEngine::Burn)]
+    pub engine: FitEngine,
 }
 
 pub fn classify(a: ClassifyArgs) -> Result<()> {
@@ -72,14 +76,19 @@ pub fn classify(a: ClassifyArgs) -> Result<()> {
             Samples::Shapes(ShapeSet::new(set, model_udf(&model), 0)?)
         }
     };
-    let device = Default::default();
-    let z = fit_for_model::<crate::backend::CpuBackend>(
-        &device,
-        &model,
-        &samples,
-        &fit_config_for_model(&model, a.fit_steps, None)?,
-        true,
-    )?;
+    let z = match a.engine {
+        FitEngine::Burn => fit_for_model::<crate::backend::CpuBackend>(
+            &Default::default(),
+            &model,
+            &samples,
+            &fit_config_for_model(&model, a.fit_steps, None)?,
+            true,
+        )?,
+        FitEngine::Runtime => {
+            let settings = settings_for(&model, a.fit_steps, None)?;
+            fit_with_runtime(&model, &samples, &settings, true)?
+        }
+    };
     let s = model.sizes();
     let (mut logits, mut scratch) = (vec![0.0; s.logits], vec![0.0; s.scratch]);
     let class = model.classify(&z, &mut logits, &mut scratch)?;

@@ -105,6 +105,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         // The file records the fit above: `--fit` repeats it.
         fit_steps: None,
         fit_lr: None,
+        engine: crate::eval::runtime_fit::FitEngine::Burn,
         eps: 0.02,
         chamfer_limit: 0,
         json: true,

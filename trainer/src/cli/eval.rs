@@ -4,6 +4,7 @@ use super::*;
 use crate::backend::siren_op::TrainBackend;
 use crate::backend::{dispatch, BackendKind};
 use crate::data::samples::{load_samples, DatasetKind, Samples, UdfConfig};
+use crate::eval::runtime_fit::{fit_with_runtime, settings_for, FitEngine};
 use crate::eval::stored::{check_stored_split, StoredLatents};
 use crate::eval::{evaluate, evaluate_shapes, EvalReport};
 use crate::export::{dequantized_latents, hypernet_from_file, model_config_from_file};
@@ -38,6 +39,12 @@ pub struct EvalArgs {
     /// With `--fit`: Adam learning rate (default: the model file's fit settings).
     #[arg(long)]
     pub fit_lr: Option<f32>,
+    /// With `--fit`: which fitter. `runtime` fits each sample with the runtime's fitter,
+    /// the bits the device produces (images at every pixel, shapes at the queries the
+    /// firmware draws), and evaluates its float latents as the device does; `burn` fits in
+    /// batches on `--backend` and round-trips the latents through int8 as a file stores them.
+    #[arg(long, value_enum, default_value_t = FitEngine::Burn)]
+    pub engine: FitEngine,
     /// Shapes: surface points for the Chamfer distance are where the reconstructed UDF < ε
     /// (unit-sphere units).
     #[arg(long, default_value_t = 0.02)]
@@ -82,7 +89,11 @@ pub(crate) fn model_udf(model: &Model<'_>) -> UdfConfig {
 pub fn eval(a: EvalArgs) -> Result<()> {
     let report = eval_report(&a)?;
     if a.json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut json = serde_json::to_value(&report)?;
+        if let (true, Some(fields)) = (a.fit, json.as_object_mut()) {
+            fields.insert("engine".into(), a.engine.name().into());
+        }
+        println!("{json}");
     } else {
         let quality = match (report.psnr_db, report.chamfer) {
             (Some(p), _) => format!("PSNR {p:.2} dB"),
@@ -128,6 +139,11 @@ pub fn eval_report(a: &EvalArgs) -> Result<EvalReport> {
     )?;
     if a.fit {
         let samples = split_samples.take(a.limit)?;
+        if a.engine == FitEngine::Runtime {
+            let settings = settings_for(&model, a.fit_steps, a.fit_lr)?;
+            let latents = fit_with_runtime(&model, &samples, &settings, false)?;
+            return evaluate_samples(&model, &latents, &samples, true, a);
+        }
         let latents = dispatch!(
             a.backend,
             fit_for_model,

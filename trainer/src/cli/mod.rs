@@ -9,6 +9,7 @@ mod classify;
 mod demo;
 mod eval;
 mod export;
+mod export_observations;
 mod fit;
 mod ift;
 mod inspect;
@@ -26,6 +27,7 @@ pub use classify::ClassifyArgs;
 pub use demo::DemoArgs;
 pub use eval::{eval_report, EvalArgs};
 pub use export::ExportArgs;
+pub use export_observations::ExportObservationsArgs;
 pub use fit::FitArgs;
 pub use ift::IftArgs;
 pub use inspect::InspectArgs;
@@ -111,6 +113,8 @@ pub enum Command {
     Classifier(ClassifierArgs),
     /// Quantise to int8 and write a `.hinr` model file.
     Export(ExportArgs),
+    /// Write raw samples (pixels or point clouds, with labels) for fitting on the device.
+    ExportObservations(ExportObservationsArgs),
     /// Evaluate a model file on a dataset split (JSON with --json).
     Eval(EvalArgs),
     /// Classify a picture (PNG, JPEG, …) or a point cloud (`.npy`) of your own.
@@ -155,5 +159,6 @@ pub fn run(command: Command) -> Result<()> {
         Command::Bench(a) => bench::bench(a),
         Command::Baseline(a) => baseline::baseline(a),
         Command::MakeSubset(a) => make_subset::make_subset(a),
+        Command::ExportObservations(a) => export_observations::export_observations(a),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod runtime_fit;
 pub mod stored;
 
 use crate::data::samples::{cube_probes, ShapeSet};
