@@ -524,3 +524,91 @@ fn queries_match_brute_force_nearest_distances() {
         })
     ));
 }
+
+mod damaged {
+    use super::*;
+    use hyperinr_runtime::check::{self, FitBuffers};
+    use hyperinr_shared::observations::{encode_images, Observations};
+    use hyperinr_shared::results::Encoder;
+    use proptest::prelude::*;
+
+    /// The example model (2 × 2 images, 30 steps) and a valid two-image file for it.
+    fn example() -> (Vec<u8>, Vec<u8>) {
+        let blob = ExampleModel::new().file().to_bytes().unwrap();
+        let file = encode_images(
+            2,
+            2,
+            &[3, 0],
+            &[(0, 7, &[1, 2, 3, 4]), (1, 9, &[9, 0, 255, 4])],
+        )
+        .unwrap();
+        (blob, file)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Any damage to an observations file: the reader rejects it with a typed error, or
+        /// step 6 fits whatever it accepts; nothing panics, and an accepted file fits to
+        /// finite latents or reports a typed error before reporting anything.
+        #[test]
+        fn damaged_files_never_panic(
+            flips in proptest::collection::vec((0usize..62, any::<u8>()), 1..6),
+            cut in 0usize..70,
+            repair_crc in any::<bool>(),
+        ) {
+            let (blob, mut file) = example();
+            for (at, byte) in flips {
+                if let Some(b) = file.get_mut(at) {
+                    *b ^= byte;
+                }
+            }
+            file.truncate(cut.max(1).min(file.len()));
+            // Half the cases get a right CRC again, so that the damage reaches the
+            // structural checks and step 6 rather than stopping at the checksum.
+            if repair_crc && file.len() > 32 {
+                let crc = hyperinr_shared::crc32::crc32(&file[32..]);
+                file[28..32].copy_from_slice(&crc.to_le_bytes());
+            }
+            let model = Model::from_bytes(&blob).unwrap();
+            if let Ok(observations) = Observations::parse(&file) {
+                let mut ws = WorkspaceBuf::new(&model);
+                let mut fit = FitWorkspaceBuf::new(&model);
+                let mut buffers = FitBuffers { fit: fit.workspace(), coords: &mut [], targets: &mut [] };
+                let mut out = Encoder::new(Vec::new());
+                match check::fit_observations(&model, &observations, &mut ws.workspace(), &mut buffers, &mut out) {
+                    Ok(summary) => prop_assert_eq!(summary.count, observations.len()),
+                    Err(e) => {
+                        let typed = matches!(e, Error::BufferSize { .. } | Error::ObservationKind { .. });
+                        prop_assert!(typed, "{:?}", e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pristine file fits: the property above is not vacuous.
+    #[test]
+    fn the_pristine_file_fits() {
+        let (blob, file) = example();
+        let model = Model::from_bytes(&blob).unwrap();
+        let observations = Observations::parse(&file).unwrap();
+        let mut ws = WorkspaceBuf::new(&model);
+        let mut fit = FitWorkspaceBuf::new(&model);
+        let mut buffers = FitBuffers {
+            fit: fit.workspace(),
+            coords: &mut [],
+            targets: &mut [],
+        };
+        let mut out = Encoder::new(Vec::new());
+        let summary = check::fit_observations(
+            &model,
+            &observations,
+            &mut ws.workspace(),
+            &mut buffers,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(summary.count, 2);
+    }
+}

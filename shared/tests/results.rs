@@ -40,6 +40,8 @@ fn every_record() -> Vec<u8> {
     enc.accuracy(1, 2);
     enc.weights(9, &[1.0, 2.0]);
     enc.render(0, RenderKind::PointGrid, 2, 1, &[3.0, 4.0]);
+    enc.fitted(3, 70, 9, 8, (100, 784, 0.5), &[1.0, -1.0], &[2.0]);
+    enc.fit_accuracy(0, 1);
     enc.stack(512, 4096);
     enc.failure(Stage::SelfTest, b"Boom!");
     enc.done(2);
@@ -51,7 +53,7 @@ fn every_record() -> Vec<u8> {
 #[test]
 fn the_encoder_writes_the_specified_bytes() {
     let mut f = b"HIRS".to_vec();
-    f.extend_from_slice(&1u32.to_le_bytes());
+    f.extend_from_slice(&2u32.to_le_bytes());
     record(&mut f, b"INFO", &[100, 0xDEAD_BEEF, 1]);
     record(&mut f, b"TICK", &[u32::from_le_bytes(*b"CALB"), 5, 1, 40]);
     record(&mut f, b"SELF", &[4]);
@@ -72,6 +74,22 @@ fn the_encoder_writes_the_specified_bytes() {
     record(&mut f, b"WGTS", &[9, 2, 1.0f32.to_bits(), 2.0f32.to_bits()]);
     let rndr = [0, 1, 2, 1, 3.0f32.to_bits(), 4.0f32.to_bits()];
     record(&mut f, b"RNDR", &rndr);
+    let fitd = [
+        3,
+        70,
+        9,
+        8,
+        100,
+        784,
+        0.5f32.to_bits(),
+        2,
+        1.0f32.to_bits(),
+        (-1.0f32).to_bits(),
+        1,
+        2.0f32.to_bits(),
+    ];
+    record(&mut f, b"FITD", &fitd);
+    record(&mut f, b"FACC", &[0, 1]);
     record(&mut f, b"STAK", &[512, 4096]);
     f.extend_from_slice(b"ERR ");
     f.extend_from_slice(&9u32.to_le_bytes());
@@ -85,7 +103,7 @@ fn the_encoder_writes_the_specified_bytes() {
 fn every_record_kind_decodes() {
     let file = every_record();
     let records: Vec<Record<'_>> = decode(&file).unwrap().collect::<Result<_, _>>().unwrap();
-    assert_eq!(records.len(), 11);
+    assert_eq!(records.len(), 13);
     assert_eq!(
         records[0],
         Record::Info {
@@ -149,20 +167,48 @@ fn every_record_kind_decodes() {
     };
     assert_eq!(values.len(), 2);
     assert_eq!(
-        records[8],
+        records[10],
         Record::Stack {
             used: 512,
             size: 4096
         }
     );
     assert_eq!(
-        records[9],
+        records[11],
         Record::Failure {
             stage: Stage::SelfTest,
             text: b"Boom!"
         }
     );
-    assert_eq!(records[10], Record::Done { status: 2 });
+    let Record::Fitted(fitted) = &records[8] else {
+        panic!("{:?}", records[8])
+    };
+    assert_eq!(
+        (
+            fitted.observation,
+            fitted.dataset_index,
+            fitted.label,
+            fitted.class
+        ),
+        (3, 70, 9, 8)
+    );
+    assert_eq!(
+        (fitted.steps, fitted.points, fitted.mse),
+        (100, 784, 0.5f32.to_bits())
+    );
+    assert_eq!(
+        fitted.latent.iter().map(f32::from_bits).collect::<Vec<_>>(),
+        [1.0, -1.0]
+    );
+    assert_eq!(fitted.logits.iter().collect::<Vec<_>>(), [2.0f32.to_bits()]);
+    assert_eq!(
+        records[9],
+        Record::FitAccuracy {
+            correct: 0,
+            count: 1
+        }
+    );
+    assert_eq!(records[12], Record::Done { status: 2 });
 }
 
 #[test]
@@ -181,12 +227,12 @@ fn the_decoder_names_each_kind_of_damage() {
     let good = every_record();
     assert_eq!(decode(&good[..7]), Err(ResultsError::TooShort { len: 7 }));
     let mut bad = good.clone();
-    bad[4] = 2;
+    bad[4] = 1;
     assert_eq!(
         decode(&bad),
         Err(ResultsError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 1,
+            supported: 2
         })
     );
     bad = good.clone();
@@ -254,10 +300,10 @@ fn the_decoder_names_each_kind_of_damage() {
     ));
     // Codes outside their enums.
     let mut f = header.clone();
-    record(&mut f, b"ERR ", &[4]);
+    record(&mut f, b"ERR ", &[5]);
     assert_eq!(
         last(&f),
-        Err(ResultsError::UnknownStage { offset: 8, code: 4 })
+        Err(ResultsError::UnknownStage { offset: 8, code: 5 })
     );
     let mut f = header.clone();
     record(&mut f, b"RNDR", &[0, 2, 0, 1]);

@@ -188,10 +188,10 @@ impl ExactSizeIterator for ClassEntries<'_> {}
 ///
 /// ```
 /// use hyperinr_shared::results::{decode, ResultsError};
-/// assert_eq!(decode(b"HIRS\x01\0\0\0").unwrap().count(), 0);
+/// assert_eq!(decode(b"HIRS\x02\0\0\0").unwrap().count(), 0);
 /// assert_eq!(decode(b"HIRS"), Err(ResultsError::TooShort { len: 4 }));
-/// assert!(matches!(decode(b"HIRX\x01\0\0\0"), Err(ResultsError::BadMagic { .. })));
-/// let mut file = b"HIRS\x01\0\0\0STAK\x08\0\0\0\x01\0\0\0".to_vec();
+/// assert!(matches!(decode(b"HIRX\x02\0\0\0"), Err(ResultsError::BadMagic { .. })));
+/// let mut file = b"HIRS\x02\0\0\0STAK\x08\0\0\0\x01\0\0\0".to_vec();
 /// let err = decode(&file).unwrap().next().unwrap().unwrap_err();
 /// assert_eq!(err, ResultsError::Truncated { offset: 8, needed: 16, available: 12 });
 /// file.extend_from_slice(&[0; 4]);

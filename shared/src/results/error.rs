@@ -51,7 +51,7 @@ pub enum ResultsError {
         /// What its fields need: exact when `len` is larger, at least this when smaller.
         needed: usize,
     },
-    /// An `ERR ` record's stage code is not 1, 2 or 3.
+    /// An `ERR ` record's stage code is not 1 to 4.
     UnknownStage {
         /// Where the record starts.
         offset: usize,
