@@ -33,6 +33,7 @@ mod error;
 mod fit;
 #[cfg(feature = "std")]
 mod golden;
+mod lanes;
 mod model;
 mod nn;
 mod queries;
@@ -42,6 +43,7 @@ pub use fit::{activation_derivative, FitOutcome, FitWorkspace, Observation, Pixe
 #[cfg(feature = "std")]
 pub use golden::{compute_golden, FitWorkspaceBuf, GoldenBytes, GoldenOwned, WorkspaceBuf};
 pub use hyperinr_shared::layout;
+pub use lanes::LANES;
 pub use model::{argmax, dequantize_latent, weights_crc, Model, Sizes, StoredLatent, Workspace};
 pub use nn::{activate, cosine, image_coord, sine};
 pub use queries::{udf_queries, QuerySettings, SplitMix64};

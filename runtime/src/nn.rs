@@ -45,6 +45,18 @@ pub fn sine(x: f32) -> f32 {
     }
 }
 
+/// [`sine`] of [`LANES`](crate::LANES) arguments at once, branch-free (SIMD on hosts), the
+/// same bits lane by lane.
+#[inline]
+pub(crate) fn sin_lanes(v: &mut [f32; crate::LANES]) {
+    #[cfg(feature = "fast-sin")]
+    for x in v.iter_mut() {
+        *x = sine(*x);
+    }
+    #[cfg(not(feature = "fast-sin"))]
+    sine::sin_lanes(v);
+}
+
 /// The cosine paired with [`sine`]: the same reduction and polynomials, the same bits on
 /// every target (the derivative of a sine layer in fitting).
 ///

@@ -106,3 +106,37 @@ pub(crate) fn cos_f32(x: f32) -> f32 {
         _ => sin_poly(r, z),
     }
 }
+
+/// Sines of [`LANES`](crate::LANES) arguments side by side, each the bits of [`sin_f32`]:
+/// the same reduction and polynomials, both polynomials evaluated and the quadrant's picked
+/// without branches (so that a compiler can use SIMD lanes); `k mod 4` read from the low
+/// mantissa bits of `x · 2/π + 1.5 · 2²³`, which hold `2²² + k`, i.e. `(kf as i32) & 3`.
+/// Arguments [`sin_f32`] hands to libm (NaN, ±inf, `|x| > REDUCE_MAX`) go through it.
+#[inline]
+pub(crate) fn sin_lanes(v: &mut [f32; crate::LANES]) {
+    let mut out = [0.0f32; crate::LANES];
+    let mut outside = false;
+    for (o, &x) in out.iter_mut().zip(v.iter()) {
+        let t = x * FRAC_2_PI + ROUND_MAGIC;
+        let kf = t - ROUND_MAGIC;
+        let r = (((x - kf * PIO2_1) - kf * PIO2_2) - kf * PIO2_3) - kf * PIO2_4;
+        let z = r * r;
+        let (sin, cos) = (sin_poly(r, z), cos_poly(z));
+        let q = t.to_bits() & 3;
+        let magnitude = if q & 1 == 0 { sin } else { cos };
+        let value = if q & 2 == 0 { magnitude } else { -magnitude };
+        let ax = f32::from_bits(x.to_bits() & 0x7fff_ffff);
+        *o = if ax < TINY { x } else { value };
+        // NaN and ±inf count as outside, like `sin_f32`'s `is_nan() || > REDUCE_MAX`.
+        outside |= ax.is_nan() || ax > REDUCE_MAX;
+    }
+    if outside {
+        for (o, &x) in out.iter_mut().zip(v.iter()) {
+            let ax = f32::from_bits(x.to_bits() & 0x7fff_ffff);
+            if ax.is_nan() || ax > REDUCE_MAX {
+                *o = sin_f32(x);
+            }
+        }
+    }
+    *v = out;
+}
