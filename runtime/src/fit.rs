@@ -281,7 +281,10 @@ impl Model<'_> {
             .ok_or(state_short)?;
         m.fill(0.0);
         v.fill(0.0);
+        // β^t for Adam's bias correction as running products: `core` has no `powi`, and a
+        // product is the same bits on every target.
         let (mut beta1_t, mut beta2_t) = (1.0f32, 1.0f32);
+        // Zero steps leave the initial latent and report NaN.
         let mut mse = f32::NAN;
         for _ in 0..settings.steps {
             mse = self.gradient_at(
