@@ -45,6 +45,9 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         hyper_hidden: vec![256, 256],
         siren_hidden: vec![32, 32],
         queries: 2048,
+        udf_sigmas: vec![],
+        udf_uniform_fraction: None,
+        udf_clamp: None,
         latent_l2: 1e-4,
         latent_init_std: 0.01,
         omega0: 30.0,
@@ -73,6 +76,11 @@ pub fn demo(a: DemoArgs) -> Result<()> {
             backend: a.backend,
             siren_op: SirenOp::Fused,
             hflip: false,
+            augment: 0,
+            augment_rotate: 180.0,
+            augment_scale: 0.1,
+            augment_jitter: 0.01,
+            augment_seed: 1,
             quiet: true,
         })?;
     }

@@ -3,7 +3,8 @@
 use super::*;
 use crate::backend::siren_op::{SirenOp, TrainBackend};
 use crate::backend::{dispatch, BackendKind};
-use crate::data::samples::{load_samples, Samples};
+use crate::data::augment::CloudAugment;
+use crate::data::samples::{load_samples, Samples, ShapeSet};
 use crate::train::artifacts::LatentFile;
 use crate::train::fit::{fit_latents, FitConfig};
 use crate::train::{RunDir, Training};
@@ -41,6 +42,23 @@ pub struct FitArgs {
     /// `classifier --train-latents train,train-hflip`).
     #[arg(long)]
     pub hflip: bool,
+    /// Shapes: fit this many augmented copies of every shape of the split instead (rotated
+    /// about the up axis, scaled per axis, jittered: `--augment-*`), saved as `<split>-aug`
+    /// (extra training samples for the classifier: `classifier --train-latents train,train-aug`).
+    #[arg(long, default_value_t = 0)]
+    pub augment: usize,
+    /// With `--augment`: rotation about the up axis, uniform in ±this many degrees.
+    #[arg(long, default_value_t = 180.0)]
+    pub augment_rotate: f32,
+    /// With `--augment`: each axis scaled by a factor uniform in [1 − s, 1 + s].
+    #[arg(long, default_value_t = 0.1)]
+    pub augment_scale: f32,
+    /// With `--augment`: per-point Gaussian jitter (standard deviation, cut at 3σ).
+    #[arg(long, default_value_t = 0.01)]
+    pub augment_jitter: f32,
+    /// With `--augment`: seed of the copies.
+    #[arg(long, default_value_t = 1)]
+    pub augment_seed: u64,
     #[arg(long)]
     pub quiet: bool,
 }
@@ -66,6 +84,20 @@ pub(crate) fn fit_on<B: TrainBackend>(device: &B::Device, a: FitArgs) -> Result<
         (true, Samples::Images(images)) => Samples::Images(images.mirrored()),
         (true, Samples::Shapes(_)) => bail!("--hflip: only images can be mirrored"),
     };
+    let augment = CloudAugment {
+        rotate_deg: a.augment_rotate,
+        scale: a.augment_scale,
+        jitter: a.augment_jitter,
+    };
+    let samples = match (a.augment, samples) {
+        (0, s) => s,
+        (_, Samples::Images(_)) => bail!("--augment: only shapes are augmented (images: --hflip)"),
+        (copies, Samples::Shapes(s)) => Samples::Shapes(ShapeSet::new(
+            augment.augment_set(&s.clouds, copies, a.augment_seed)?,
+            s.udf.clone(),
+            s.seed,
+        )?),
+    };
     let training = Training::<B>::load(&run.checkpoint(), None, device)?;
     let started = std::time::Instant::now();
     let fit_cfg = FitConfig::new()
@@ -82,7 +114,12 @@ pub(crate) fn fit_on<B: TrainBackend>(device: &B::Device, a: FitArgs) -> Result<
         device,
         a.quiet,
     )?;
-    let name = format!("{:?}", a.split).to_lowercase() + if a.hflip { "-hflip" } else { "" };
+    let name = format!("{:?}", a.split).to_lowercase()
+        + match (a.hflip, a.augment) {
+            (true, _) => "-hflip",
+            (false, 0) => "",
+            (false, _) => "-aug",
+        };
     LatentFile {
         split: a.split,
         dim: table.dim,
@@ -95,6 +132,14 @@ pub(crate) fn fit_on<B: TrainBackend>(device: &B::Device, a: FitArgs) -> Result<
         &run.0.join(format!("fit-{name}.json")),
         fit_cfg.to_string().as_bytes(),
     )?;
+    if a.augment > 0 {
+        let record =
+            serde_json::json!({"copies": a.augment, "seed": a.augment_seed, "augment": augment});
+        hyperinr_data::io::write_atomic(
+            &run.0.join(format!("augment-{name}.json")),
+            record.to_string().as_bytes(),
+        )?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "fitted {} latents of split {name} into {} in {seconds:.1} s ({:.0} samples/s)",

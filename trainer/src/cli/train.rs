@@ -48,6 +48,17 @@ pub struct TrainArgs {
     /// Shapes: query points per shape and step.
     #[arg(long, default_value_t = 2048)]
     pub queries: usize,
+    /// Shapes: noise standard deviations of the near-surface queries (unit-sphere units),
+    /// taking turns, e.g. `0.01,0.03,0.1` (the default); a new run only, resumed runs keep
+    /// their own.
+    #[arg(long, value_delimiter = ',')]
+    pub udf_sigmas: Vec<f32>,
+    /// Shapes: share of the queries drawn uniformly in the cube (default 0.2); a new run only.
+    #[arg(long)]
+    pub udf_uniform_fraction: Option<f32>,
+    /// Shapes: the UDF's clamp (default 0.1; the model file records it); a new run only.
+    #[arg(long)]
+    pub udf_clamp: Option<f32>,
     #[arg(long, default_value_t = 1e-4)]
     pub latent_l2: f32,
     /// Standard deviation of the initial latents.
@@ -116,7 +127,13 @@ pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Res
         }
         (config.udf_or_default(), config.seed)
     } else {
-        (UdfConfig::new().with_queries(a.queries), a.seed)
+        let mut udf = UdfConfig::new().with_queries(a.queries);
+        if !a.udf_sigmas.is_empty() {
+            udf.sigmas = a.udf_sigmas.clone();
+        }
+        udf.uniform_fraction = a.udf_uniform_fraction.unwrap_or(udf.uniform_fraction);
+        udf.clamp = a.udf_clamp.unwrap_or(udf.clamp);
+        (udf, a.seed)
     };
     let samples = load_samples(a.dataset, &data, Split::Train, a.limit, &udf, seed)?;
     let mut training = if resuming {

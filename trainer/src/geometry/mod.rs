@@ -257,6 +257,16 @@ pub fn chamfer_distance(a: &[f32], b: &[f32]) -> Result<f64> {
 /// rejection in the whole cube (still correct, just slower). `grid = 0` skips the pruning pass.
 /// A UDF steeper than `lipschitz` somewhere may lose the parts of the shell in cells it
 /// dropped wrongly; raise `lipschitz` (and `grid`) for such models.
+///
+/// 3. **Refinement** (only for slow searches): when `refine_after` candidates have been drawn
+///    and fewer than `n_points` accepted, and the rate so far says that many more candidates
+///    than 64 per kept cell are still to come (a thin or absent shell: such a search may spend
+///    the whole budget), each kept cell is split in 2³ and then 4³ sub-cells, pruned by the same
+///    rule with their smaller radii. Candidates keep being drawn exactly as before (same
+///    stream, same budget, which counts candidates drawn), but one that falls in a pruned
+///    sub-cell is rejected without evaluating the UDF: under the same bound it cannot be below
+///    ε, so the accepted points are the ones step 2 alone would accept. When every sub-cell is
+///    pruned, no candidate can be accepted and the search stops there.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SurfaceSearch {
@@ -268,8 +278,11 @@ pub struct SurfaceSearch {
     pub lipschitz: f32,
     /// Points per call of the UDF evaluator.
     pub batch: usize,
-    /// Budget: at most this many evaluations, pruning pass included.
+    /// Budget: at most this many grid points and candidates, pruning pass included.
     pub max_evaluations: usize,
+    /// Refine the kept cells once this many candidates were drawn without finding `n_points`
+    /// (0 = never).
+    pub refine_after: usize,
 }
 
 impl Default for SurfaceSearch {
@@ -280,6 +293,7 @@ impl Default for SurfaceSearch {
             lipschitz: 1.0,
             batch: 8192,
             max_evaluations: 1 << 20,
+            refine_after: 1 << 16,
         }
     }
 }
@@ -289,7 +303,10 @@ impl Default for SurfaceSearch {
 pub struct SurfaceSample {
     /// Up to `n_points × 3` coordinates, uniform over `{x : UDF(x) < ε}`.
     pub points: Vec<f32>,
-    /// UDF evaluations spent, pruning pass included.
+    /// Grid points and candidates drawn: what the budget counts.
+    pub drawn: usize,
+    /// UDF evaluations spent, pruning pass and refinement included (below `drawn` when
+    /// refined candidates were rejected without one).
     pub evaluated: usize,
     /// Share of the cube's volume kept by the pruning pass (1 without it).
     pub kept_volume: f64,
@@ -387,6 +404,7 @@ impl SurfaceSearch {
             }
             (h, kept)
         };
+        let grid_points = evaluated;
         let kept_volume = kept.len() as f64 * (cell as f64 / (2.0 * b as f64)).powi(3);
         ensure!(
             !kept.is_empty(),
@@ -396,18 +414,58 @@ impl SurfaceSearch {
         );
 
         // 2. Uniform candidates in the kept cells, accepted below eps.
+        let mut drawn = evaluated;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut points = Vec::with_capacity(n_points * 3);
         let mut coords = Vec::with_capacity(self.batch * 3);
-        while points.len() < n_points * 3 && evaluated < self.max_evaluations {
-            let m = self.batch.min(self.max_evaluations - evaluated);
+        let mut candidate = Vec::with_capacity(3);
+        // 3. After refinement: per kept cell, one bit per 4³ sub-cell that may hold a point
+        // below eps (bit 16·x + 4·y + z).
+        let mut open: Option<Vec<u64>> = None;
+        let mut decided = self.refine_after == 0;
+        while points.len() < n_points * 3 && drawn < self.max_evaluations {
+            if !decided && drawn - grid_points >= self.refine_after {
+                decided = true;
+                // Refining costs up to 16 evaluations per kept cell and saves the evaluations
+                // of the candidates still to come that fall in ruled-out sub-cells: worth it
+                // when many more candidates are expected than that (always, when none was
+                // accepted yet).
+                let accepted = points.len() / 3;
+                let left = self.max_evaluations - drawn;
+                let expected = if accepted == 0 {
+                    left
+                } else {
+                    ((n_points - accepted) as f64 * (drawn - grid_points) as f64 / accepted as f64)
+                        .min(left as f64) as usize
+                };
+                if expected > 64 * kept.len() {
+                    let masks = self.refine(&kept, cell, eps, &mut |c| call(c, &mut evaluated))?;
+                    if masks.iter().all(|&m| m == 0) {
+                        break;
+                    }
+                    open = Some(masks);
+                }
+            }
+            let m = self.batch.min(self.max_evaluations - drawn);
             coords.clear();
             for _ in 0..m {
-                let c = kept[rng.random_range(0..kept.len())];
+                let k = rng.random_range(0..kept.len());
+                let c = kept[k];
+                candidate.clear();
+                let mut sub = 0u32;
                 for v in c {
                     // `v + cell·U[0, 1)`, kept inside the cube against rounding.
-                    coords.push((v + cell * rng.random::<f32>()).min(b));
+                    let u = rng.random::<f32>();
+                    candidate.push((v + cell * u).min(b));
+                    sub = 4 * sub + ((u * 4.0) as u32).min(3);
                 }
+                if open.as_ref().is_none_or(|masks| masks[k] >> sub & 1 == 1) {
+                    coords.extend_from_slice(&candidate);
+                }
+            }
+            drawn += m;
+            if coords.is_empty() {
+                continue;
             }
             let values = call(&coords, &mut evaluated)?;
             for (p, &u) in coords.chunks_exact(3).zip(&values) {
@@ -418,14 +476,77 @@ impl SurfaceSearch {
         }
         ensure!(
             !points.is_empty(),
-            "surface search: no point with UDF < {eps} among {evaluated} evaluations in [-{b}, {b}]³ \
-             (an empty reconstruction, or ε too small for it)"
+            "surface search: no point with UDF < {eps} among {drawn} candidates and grid points in \
+             [-{b}, {b}]³ (an empty reconstruction, or ε too small for it)"
         );
         Ok(SurfaceSample {
             points,
+            drawn,
             evaluated,
             kept_volume,
         })
+    }
+}
+
+impl SurfaceSearch {
+    /// Step 3 of [`SurfaceSearch`]: which of the 4³ sub-cells of each kept cell (lower
+    /// corners `kept`, side `cell`) may hold a point below `eps`, as one bit each (bit
+    /// 16·x + 4·y + z, the sub-cell's position along each axis). The 2³ halves are checked
+    /// first, and only the quarters of a half that may hold one are evaluated.
+    fn refine(
+        &self,
+        kept: &[[f32; 3]],
+        cell: f32,
+        eps: f32,
+        call: &mut dyn FnMut(&[f32]) -> Result<Vec<f32>>,
+    ) -> Result<Vec<u64>> {
+        // A sub-cell is dropped when its centre's value is at least eps plus the bound on the
+        // change over its half-diagonal (and a margin for where rounding puts a candidate).
+        let reach = |side: f32| eps + self.lipschitz * (side * 3f32.sqrt() / 2.0) * 1.001 + 1e-6;
+        let centres = |items: &[(usize, [u32; 3])], parts: f32| -> Vec<f32> {
+            items
+                .iter()
+                .flat_map(|&(k, s)| {
+                    let c = kept[k];
+                    [0, 1, 2].map(|a| c[a] + cell * (2 * s[a] + 1) as f32 / (2.0 * parts))
+                })
+                .collect()
+        };
+        let mut evaluate = |items: &[(usize, [u32; 3])], parts: f32| -> Result<Vec<f32>> {
+            let coords = centres(items, parts);
+            let mut values = Vec::with_capacity(items.len());
+            for chunk in coords.chunks(self.batch * 3) {
+                values.extend(call(chunk)?);
+            }
+            Ok(values)
+        };
+        let cube = |n: u32| -> Vec<[u32; 3]> {
+            (0..n * n * n)
+                .map(|i| [i / (n * n), i / n % n, i % n])
+                .collect()
+        };
+        let halves: Vec<(usize, [u32; 3])> = (0..kept.len())
+            .flat_map(|k| cube(2).into_iter().map(move |s| (k, s)))
+            .collect();
+        let values = evaluate(&halves, 2.0)?;
+        let quarters: Vec<(usize, [u32; 3])> = halves
+            .iter()
+            .zip(&values)
+            .filter(|(_, &u)| u < reach(cell / 2.0))
+            .flat_map(|(&(k, h), _)| {
+                cube(2)
+                    .into_iter()
+                    .map(move |q| (k, [0, 1, 2].map(|a| 2 * h[a] + q[a])))
+            })
+            .collect();
+        let values = evaluate(&quarters, 4.0)?;
+        let mut masks = vec![0u64; kept.len()];
+        for (&(k, q), &u) in quarters.iter().zip(&values) {
+            if u < reach(cell / 4.0) {
+                masks[k] |= 1 << (16 * q[0] + 4 * q[1] + q[2]);
+            }
+        }
+        Ok(masks)
     }
 }
 
@@ -681,6 +802,78 @@ mod tests {
         assert!(eval(&low_clamp.points).iter().all(|&u| u < eps));
     }
 
+    /// Refinement (step 3) changes the cost, never the points: with a 1-Lipschitz UDF the
+    /// refined search accepts exactly the candidates the plain one accepts, and a shell that
+    /// never dips below ε is given up after a fraction of the budget with the same error.
+    #[test]
+    fn refinement_keeps_the_points_and_saves_evaluations() {
+        let plain = SurfaceSearch {
+            refine_after: 0,
+            ..SurfaceSearch::default()
+        };
+        let refined = SurfaceSearch::default();
+        // A thin shell (ε = 0.002 in a kept band of ±0.062 around a sphere of radius 0.4):
+        // ~3 % of candidates accepted, so the search is refined after 2¹⁶ candidates and
+        // goes on for ~2 × 10⁵ more.
+        let small = |q: &[f32]| -> Vec<f32> {
+            q.chunks_exact(3)
+                .map(|p| (((p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - 0.4).abs()).min(0.1))
+                .collect()
+        };
+        let a = plain.run(small, 8192, 0.002, 4).unwrap();
+        let b = refined.run(small, 8192, 0.002, 4).unwrap();
+        assert_eq!(a.points.len(), 8192 * 3);
+        assert_eq!(b.points, a.points);
+        assert_eq!((b.drawn, b.kept_volume), (a.drawn, a.kept_volume));
+        assert!(a.drawn > 200_000 && a.evaluated == a.drawn, "{a:?}");
+        assert!(
+            b.evaluated * 10 < a.evaluated * 7,
+            "{} vs {}",
+            b.evaluated,
+            a.evaluated
+        );
+        let eval = sphere_udf(0.1);
+        // A fast search is never refined: same points, same evaluations.
+        let c = plain.run(eval, 2048, 0.02, 1).unwrap();
+        assert_eq!(refined.run(eval, 2048, 0.02, 1).unwrap(), c);
+        // No point below ε anywhere (the UDF bottoms out at 0.03), yet cells are kept
+        // (0.03 < ε + 0.06): the plain search evaluates its whole budget, the refined one
+        // only the candidates in the sub-cells not ruled out (|r − 1| < 0.005).
+        let lifted = |q: &[f32]| -> Vec<f32> { eval(q).iter().map(|u| u + 0.03).collect() };
+        for search in [&plain, &refined] {
+            let e = format!("{:#}", search.run(lifted, 2048, 0.02, 3).unwrap_err());
+            assert!(e.contains("no point with UDF < 0.02"), "{e}");
+        }
+        let mut spent = [0usize; 2];
+        for (search, spent) in [&plain, &refined].into_iter().zip(&mut spent) {
+            let _ = search.run(
+                |q| {
+                    *spent += q.len() / 3;
+                    lifted(q)
+                },
+                2048,
+                0.02,
+                3,
+            );
+        }
+        assert_eq!(spent[0], 1 << 20);
+        assert!(spent[1] < 400_000, "{spent:?} evaluations");
+        // A UDF that stays far above ε in every sub-cell: given up right after refining.
+        let far = |q: &[f32]| -> Vec<f32> { eval(q).iter().map(|u| u + 0.045).collect() };
+        let mut spent = 0usize;
+        let e = refined.run(
+            |q| {
+                spent += q.len() / 3;
+                far(q)
+            },
+            2048,
+            0.02,
+            3,
+        );
+        assert!(e.is_err());
+        assert!(spent < 200_000, "{spent} evaluations");
+    }
+
     #[test]
     fn surface_search_errors_and_budget() {
         let far = |q: &[f32]| vec![1.0; q.len() / 3];
@@ -696,7 +889,7 @@ mod tests {
         };
         let e = format!("{:#}", plain.run(far, 10, 0.01, 0).unwrap_err());
         assert!(
-            e.contains("no point with UDF < 0.01 among 50000 evaluations"),
+            e.contains("no point with UDF < 0.01 among 50000 candidates"),
             "{e}"
         );
         let e = format!(
