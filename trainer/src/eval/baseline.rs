@@ -433,6 +433,7 @@ pub fn run_baseline<B: AutodiffBackend>(
             chamfer_failures: None,
             udf_rmse: shapes.then(|| mse.sqrt()),
             fitted: false,
+            seconds: None,
         },
         dataset: a.dataset.name(),
         split: format!("{:?}", a.split).to_lowercase(),

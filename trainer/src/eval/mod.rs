@@ -12,6 +12,8 @@ use crate::geometry::{chamfer_distance, CloudIndex, SurfaceSearch};
 use anyhow::{anyhow, Result};
 use hyperinr_data::fashion::ImageSet;
 use hyperinr_runtime::Model;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Points extracted from each reconstructed shape for the Chamfer distance.
 pub const CHAMFER_POINTS: usize = 2048;
@@ -51,6 +53,10 @@ pub struct EvalReport {
     pub udf_rmse: Option<f64>,
     /// Whether latents were fitted now (φ frozen) rather than read from the model.
     pub fitted: bool,
+    /// Wall-clock seconds of the measurement (classification and reconstructions, after the
+    /// data and the latents were ready).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 /// Per-sample runtime results.
@@ -138,6 +144,7 @@ pub fn evaluate(
         chamfer_samples: None,
         udf_rmse: None,
         fitted,
+        seconds: None,
     })
 }
 
@@ -163,11 +170,14 @@ pub fn reconstruct_surface(
     let mut w = vec![0.0f32; s.weights];
     let mut scratch = vec![0.0f32; s.scratch];
     model.decode_weights(latent, &mut w, &mut scratch)?;
+    // The runtime's values, many points at a time (`eval_siren_lanes`): the bits
+    // `eval_siren` would give, in a fraction of the time.
+    let mut lanes = vec![0.0f32; model.lanes_scratch_len()];
     let mut failed = None;
     let sample = SurfaceSearch::default().run(
         |coords| {
             let mut out = vec![0.0f32; coords.len() / 3 * s.out_dim];
-            if let Err(e) = model.eval_siren(&w, coords, &mut out, &mut scratch) {
+            if let Err(e) = model.eval_siren_lanes(&w, coords, &mut out, &mut lanes) {
                 failed = Some(e);
             }
             out
@@ -177,7 +187,7 @@ pub fn reconstruct_surface(
         seed,
     );
     if let Some(e) = failed {
-        return Err(anyhow!("{e}"));
+        return Err(e.into());
     }
     Ok(sample?.points)
 }
@@ -205,7 +215,8 @@ pub fn model_udf_at(
     let mut scratch = vec![0.0f32; s.scratch];
     model.decode_weights(latent, &mut w, &mut scratch)?;
     let mut out = vec![0.0f32; probes.len() / 3 * s.out_dim];
-    model.eval_siren(&w, probes, &mut out, &mut scratch)?;
+    let mut lanes = vec![0.0f32; model.lanes_scratch_len()];
+    model.eval_siren_lanes(&w, probes, &mut out, &mut lanes)?;
     Ok(out.into_iter().map(|v| v.clamp(0.0, clamp)).collect())
 }
 
@@ -217,11 +228,24 @@ fn sq_diff(a: &[f32], b: &[f32]) -> f64 {
         .sum()
 }
 
+/// What [`evaluate_shapes`] measures on one shape.
+struct ShapeResult {
+    hit: bool,
+    /// Sum of squared UDF errors at the probes.
+    udf_sq: f64,
+    /// `None`: not measured (past the Chamfer limit); `Some(None)`: no surface below ε.
+    chamfer: Option<Option<f64>>,
+}
+
 /// Evaluates `latents` (`len × dim`, already int8-dequantised) against `shapes`: accuracy
 /// and the RMSE of the clamped UDF at [`UDF_PROBES`] fixed points over all of them, and the
 /// Chamfer distance between each of the first `chamfer_limit`
 /// input clouds (all when 0) and its runtime reconstruction's surface points (UDF < `eps`),
-/// in parallel over the CPU cores.
+/// in parallel over the CPU cores, with a progress bar on stderr.
+///
+/// Shapes are handed out one at a time to whichever core is free (a reconstruction whose
+/// surface search runs out of budget costs ~25 ordinary ones), and the sums are taken in
+/// shape order, so the figures do not depend on the number of cores.
 pub fn evaluate_shapes(
     model: &Model<'_>,
     latents: &[f32],
@@ -230,6 +254,7 @@ pub fn evaluate_shapes(
     eps: f32,
     chamfer_limit: usize,
 ) -> Result<EvalReport> {
+    let started = std::time::Instant::now();
     let chamfer_n = if chamfer_limit == 0 {
         shapes.clouds.len()
     } else {
@@ -239,39 +264,51 @@ pub fn evaluate_shapes(
     let n = shapes.clouds.len();
     let threads = std::thread::available_parallelism()
         .map(|v| v.get())
-        .unwrap_or(1);
-    let chunk = n.div_ceil(threads).max(1);
+        .unwrap_or(1)
+        .min(n.max(1));
     let probes = &cube_probes(UDF_PROBES);
     let clamp = shapes.udf.clamp;
-    type Part = (usize, f64, usize, usize, f64);
-    let results: Vec<Result<Part>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| {
-                scope.spawn(move || -> Result<Part> {
-                    let (mut hits, mut sum, mut ok, mut failed) = (0usize, 0.0f64, 0usize, 0usize);
-                    let mut udf_sq = 0.0f64;
-                    for i in start..(start + chunk).min(n) {
-                        let z = &latents[i * dim..(i + 1) * dim];
-                        let seed = shapes.clouds.indices[i] as u64;
-                        let class = classify_latent(model, z)?;
-                        hits += (class == shapes.clouds.labels[i] as usize) as usize;
-                        let truth = true_udf_at(shapes.clouds.cloud(i), probes, clamp)
-                            .map_err(|e| anyhow!("{}: {e}", shapes.clouds.paths[i].display()))?;
-                        udf_sq += sq_diff(&model_udf_at(model, z, probes, clamp)?, &truth);
-                        if i >= chamfer_n {
-                            continue;
+    let one = |i: usize| -> Result<ShapeResult> {
+        let z = &latents[i * dim..(i + 1) * dim];
+        let seed = shapes.clouds.indices[i] as u64;
+        let hit = classify_latent(model, z)? == shapes.clouds.labels[i] as usize;
+        let truth = true_udf_at(shapes.clouds.cloud(i), probes, clamp)
+            .map_err(|e| anyhow!("{}: {e}", shapes.clouds.paths[i].display()))?;
+        let udf_sq = sq_diff(&model_udf_at(model, z, probes, clamp)?, &truth);
+        // No surface below ε: left out of the Chamfer mean, counted.
+        let chamfer = (i < chamfer_n).then(|| {
+            reconstruct_surface(model, z, CHAMFER_POINTS, eps, seed)
+                .ok()
+                .map(|points| chamfer_distance(shapes.clouds.cloud(i), &points))
+        });
+        let chamfer = match chamfer {
+            Some(Some(d)) => Some(Some(d?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        Ok(ShapeResult {
+            hit,
+            udf_sq,
+            chamfer,
+        })
+    };
+    let bar = crate::train::progress::bar(n as u64, false);
+    bar.set_message(format!("shapes (Chamfer on the first {chamfer_n})"));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<ShapeResult>>> = Mutex::new((0..n).map(|_| None).collect());
+    let outcome: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return Ok(());
                         }
-                        // No surface below ε: left out of the Chamfer mean, counted.
-                        match reconstruct_surface(model, z, CHAMFER_POINTS, eps, seed) {
-                            Ok(points) => {
-                                sum += chamfer_distance(shapes.clouds.cloud(i), &points)?;
-                                ok += 1;
-                            }
-                            Err(_) => failed += 1,
-                        }
+                        let r = one(i)?;
+                        results.lock().map_err(|_| anyhow!("a worker panicked"))?[i] = Some(r);
+                        bar.inc(1);
                     }
-                    Ok((hits, sum, ok, failed, udf_sq))
                 })
             })
             .collect();
@@ -280,15 +317,27 @@ pub fn evaluate_shapes(
             .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("worker panicked"))))
             .collect()
     });
+    bar.finish_and_clear();
+    for r in outcome {
+        r?;
+    }
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow!("a worker panicked"))?;
     let (mut hits, mut sum, mut ok, mut failed) = (0usize, 0.0f64, 0usize, 0usize);
     let mut udf_sq = 0.0f64;
     for r in results {
-        let (h, s, o, f, u) = r?;
-        hits += h;
-        sum += s;
-        ok += o;
-        failed += f;
-        udf_sq += u;
+        let r = r.ok_or_else(|| anyhow!("a shape was not evaluated"))?;
+        hits += r.hit as usize;
+        udf_sq += r.udf_sq;
+        match r.chamfer {
+            Some(Some(d)) => {
+                sum += d;
+                ok += 1;
+            }
+            Some(None) => failed += 1,
+            None => {}
+        }
     }
     Ok(EvalReport {
         accuracy: hits as f64 / n.max(1) as f64,
@@ -300,5 +349,6 @@ pub fn evaluate_shapes(
         chamfer_samples: Some(chamfer_n),
         udf_rmse: Some((udf_sq / (n.max(1) * UDF_PROBES) as f64).sqrt()),
         fitted,
+        seconds: Some(started.elapsed().as_secs_f64()),
     })
 }
