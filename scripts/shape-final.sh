@@ -29,6 +29,6 @@ if [ "$STAGE" = fit ]; then
   fi
   STAGE=rest
 fi
-$H classifier --run "$R" --train-latents "$TL" --input-noise 0.2 --backend flex 2> "$R/classifier.log" | tee "$R/classifier.json"
+$H classifier --run "$R" --train-latents "$TL" --input-noise 0.2 --backend flex 2> "$R/classifier.log" | tee "$R/classifier-val.json"
 $H export --run "$R" --latents test --out "$R/model.hinr" 2> "$R/export.log"
 $H eval --model "$R/model.hinr" --dataset "$DATASET" --data "$M" --split test --json 2> "$R/eval.log" | tee "$R/eval-test.json"

@@ -1,15 +1,18 @@
-//! The shipped model files are format version 2. The shape models were converted
-//! losslessly from version 1 by `hyperinr upgrade` (2026-12-02): ReLU φ without a linear
-//! path, the fit settings the stored latents were fitted with, golden vectors that
-//! reproduce. On 2026-12-06 the training configuration in their provenance, which predates
-//! six fields, was completed once with the values those runs used (ReLU φ, no linear path,
-//! no auxiliary head, every query per step, one latent step, no auxiliary loss), so that it
-//! reads as a complete configuration; every other section is unchanged byte for byte. Their
-//! version-1 encoding is recorded here after that rewrite (the original version-1 files:
-//! 784,893 bytes, CRC-32 0xc41905d9, and 915,483 bytes, 0xa0dc8967, differ only in the
-//! provenance string and its length byte). The FashionMNIST models were
-//! trained with the recipe of `docs/recipe.md` and exported as version 2 directly: SiLU φ
-//! with a linear path, latents fitted with 100 steps; version 1 cannot hold them.
+//! The shipped model files are format version 2. The shape models shipped until issue 20
+//! were converted losslessly from version 1 by `hyperinr upgrade` (2026-12-02): ReLU φ
+//! without a linear path, the fit settings the stored latents were fitted with, golden
+//! vectors that reproduce. On 2026-12-06 the training configuration in their provenance,
+//! which predates six fields, was completed once with the values those runs used (ReLU φ, no
+//! linear path, no auxiliary head, every query per step, one latent step, no auxiliary loss),
+//! so that it reads as a complete configuration; every other section is unchanged byte for
+//! byte. The ModelNet10 one is kept as a fixture (`trainer/tests/data/modelnet10-relu.hinr`)
+//! for the version-1 round trip, its version-1 encoding recorded here after that rewrite (the
+//! original version-1 file: 784,893 bytes, CRC-32 0xc41905d9, differing only in the
+//! provenance string and its length byte; the retired ModelNet40 one's: 915,635 bytes,
+//! 0x5cea3998 after the rewrite). The FashionMNIST models were trained with the recipe of
+//! `docs/recipe.md` and exported as version 2 directly: SiLU φ with a linear path, latents
+//! fitted with 100 steps; the shape models since issue 20 likewise, with 30 fitting steps
+//! (docs/recipe.md, shapes). Version 1 cannot hold either.
 
 use hyperinr_runtime::{Model, WorkspaceBuf};
 use hyperinr_shared::crc32::crc32;
@@ -17,10 +20,11 @@ use hyperinr_shared::{upgrade, FitSettings, HyperActivation, ModelFile};
 use hyperinr_tests::firmware::workspace_root;
 
 /// (file, length and CRC-32 of the version-1 file it was converted from).
-const UPGRADED: [(&str, usize, u32); 2] = [
-    ("models/modelnet10.hinr", 785_045, 0x7a17_c390),
-    ("models/modelnet40.hinr", 915_635, 0x5cea_3998),
-];
+const UPGRADED: [(&str, usize, u32); 1] = [(
+    "trainer/tests/data/modelnet10-relu.hinr",
+    785_045,
+    0x7a17_c390,
+)];
 
 /// `hyperinr fit` as the shipped latents were fitted: 30 Adam steps at lr 0.02, the
 /// latents' Adam constants, latent L2 1e-4 (the runs' `latent_l2`), from zero.
@@ -89,6 +93,28 @@ fn fashion_mnist_models_record_the_recipe_and_have_no_version_1_form() {
         assert_eq!(model.hyper_activation(), HyperActivation::Silu, "{path}");
         assert!(model.linear_path().is_some(), "{path}");
         assert_eq!(*model.fit_settings(), FIT_RECIPE, "{path}");
+        assert_eq!(model.latent_count(), latents, "{path}");
+        let mut ws = WorkspaceBuf::new(&model);
+        assert_eq!(model.self_test(&mut ws.workspace()), Ok(4), "{path}");
+        assert!(upgrade::encode_v1(model.file()).is_err(), "{path}");
+    }
+}
+
+/// The shape models of issue 20 (`scripts/shape-final.sh`): SiLU φ with a linear path,
+/// latents fitted with [`FIT`]'s 30 steps, one stored latent per test shape.
+#[test]
+fn shape_models_record_the_recipe_and_have_no_version_1_form() {
+    let root = workspace_root();
+    for (path, latents) in [
+        ("models/modelnet10.hinr", 908),
+        ("models/modelnet40.hinr", 2_468),
+    ] {
+        let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(&bytes[4..6], &2u16.to_le_bytes(), "{path}: version");
+        let model = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(model.hyper_activation(), HyperActivation::Silu, "{path}");
+        assert!(model.linear_path().is_some(), "{path}");
+        assert_eq!(*model.fit_settings(), FIT, "{path}");
         assert_eq!(model.latent_count(), latents, "{path}");
         let mut ws = WorkspaceBuf::new(&model);
         assert_eq!(model.self_test(&mut ws.workspace()), Ok(4), "{path}");

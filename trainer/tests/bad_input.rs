@@ -403,9 +403,10 @@ fn model_future_format_version() {
 /// refused with the way out; `hyperinr upgrade` converts it, and the result inspects clean.
 #[test]
 fn model_format_version_1_and_its_upgrade() {
-    // A model that has a version-1 form: the shape models were upgraded from version 1
-    // (the FashionMNIST ones have a SiLU φ and a linear path, which version 1 cannot hold).
-    let v2 = std::fs::read(repo().join("models/modelnet10.hinr")).unwrap();
+    // A model that has a version-1 form: the ModelNet10 model shipped until issue 20 (ReLU
+    // φ, upgraded from version 1), kept as a fixture; every shipped model now has a SiLU φ
+    // and a linear path, which version 1 cannot hold.
+    let v2 = std::fs::read(repo().join("trainer/tests/data/modelnet10-relu.hinr")).unwrap();
     let file = hyperinr_shared::ModelFile::parse(&v2).unwrap();
     let v1 = hyperinr_shared::upgrade::encode_v1(&file).unwrap();
     let (dir, path) = model_file(&v1);
