@@ -9,7 +9,7 @@
 //! compiler can keep the lanes in SIMD registers.
 
 use crate::error::{Buffer, Error};
-use crate::model::{at_least, exact, Model};
+use crate::model::{at_least, Model};
 
 /// Points evaluated side by side: enough independent accumulators to hide the latency of
 /// the additions (4 cycles on current x86 cores) behind their throughput.
@@ -57,18 +57,9 @@ impl Model<'_> {
     ) -> Result<(), Error> {
         let sizes = self.sizes();
         let (in_dim, out_dim) = (sizes.in_dim, sizes.out_dim);
-        exact(Buffer::Weights, sizes.weights, weights.len())?;
         let needed = self.lanes_scratch_len();
         at_least(Buffer::Scratch, needed, scratch.len())?;
-        if in_dim == 0 || !coords.len().is_multiple_of(in_dim) {
-            return Err(Error::BufferSize {
-                buffer: Buffer::Coords,
-                needed: coords.len() / in_dim.max(1) * in_dim,
-                got: coords.len(),
-            });
-        }
-        let points = coords.len() / in_dim;
-        exact(Buffer::Outputs, points * out_dim, out.len())?;
+        self.check_siren_batch(weights, coords, out)?;
         let short = Error::BufferSize {
             buffer: Buffer::Scratch,
             needed,

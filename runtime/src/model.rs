@@ -263,8 +263,29 @@ impl<'a> Model<'a> {
         let Sizes {
             in_dim, out_dim, ..
         } = self.sizes;
-        exact(Buffer::Weights, self.sizes.weights, weights.len())?;
         at_least(Buffer::Scratch, self.sizes.scratch, scratch.len())?;
+        self.check_siren_batch(weights, coords, out)?;
+        for (x, y) in coords
+            .chunks_exact(in_dim)
+            .zip(out.chunks_exact_mut(out_dim.max(1)))
+        {
+            self.siren_point(weights, x, y, scratch)?;
+        }
+        Ok(())
+    }
+
+    /// Checks a SIREN batch's buffers: `weights` of the model's size, whole points in
+    /// `coords`, `out_dim` outputs per point in `out`; returns the point count.
+    pub(crate) fn check_siren_batch(
+        &self,
+        weights: &[f32],
+        coords: &[f32],
+        out: &[f32],
+    ) -> Result<usize, Error> {
+        let Sizes {
+            in_dim, out_dim, ..
+        } = self.sizes;
+        exact(Buffer::Weights, self.sizes.weights, weights.len())?;
         if in_dim == 0 || !coords.len().is_multiple_of(in_dim) {
             return Err(Error::BufferSize {
                 buffer: Buffer::Coords,
@@ -274,13 +295,7 @@ impl<'a> Model<'a> {
         }
         let points = coords.len() / in_dim;
         exact(Buffer::Outputs, points * out_dim, out.len())?;
-        for (x, y) in coords
-            .chunks_exact(in_dim)
-            .zip(out.chunks_exact_mut(out_dim.max(1)))
-        {
-            self.siren_point(weights, x, y, scratch)?;
-        }
-        Ok(())
+        Ok(points)
     }
 
     /// SIREN forward at one point.
