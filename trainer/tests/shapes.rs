@@ -149,3 +149,31 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
         String::from_utf8_lossy(&not_npy.stderr)
     );
 }
+
+/// `bench-surface` times the surface search before and after issue 20 on the shipped shape
+/// model's stored latents: both paths find the same points, the new one with no more UDF
+/// evaluations; an image model is refused by name.
+#[test]
+fn surface_search_bench_compares_the_two_paths() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let report = json(&run_ok(
+        &["bench-surface", "--shapes", "2", "--json", "--model"],
+        &[&root.join("models/modelnet10.hinr")],
+    ));
+    assert_eq!(report["shapes"], 2, "{report}");
+    assert_eq!(report["same_points"], true, "{report}");
+    let (before, now) = (&report["before"], &report["now"]);
+    assert_eq!(before["failures"], now["failures"], "{report}");
+    let evals = |p: &serde_json::Value| p["evaluations"].as_u64().unwrap();
+    assert!(evals(now) > 0 && evals(now) <= evals(before), "{report}");
+    assert!(now["seconds"].as_f64().unwrap() > 0.0, "{report}");
+
+    let image = Command::new(BIN)
+        .args(["bench-surface", "--model"])
+        .arg(root.join("models/fashion-mnist.hinr"))
+        .output()
+        .unwrap();
+    assert_eq!(image.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&image.stderr);
+    assert!(err.contains("not a shape model"), "{err}");
+}

@@ -3,6 +3,7 @@
 
 mod baseline;
 mod bench;
+mod bench_surface;
 mod capacity;
 mod classifier;
 mod classify;
@@ -21,6 +22,7 @@ mod upgrade;
 
 pub use baseline::BaselineArgs;
 pub use bench::BenchArgs;
+pub use bench_surface::BenchSurfaceArgs;
 pub use capacity::CapacityArgs;
 pub use classifier::ClassifierArgs;
 pub use classify::ClassifyArgs;
@@ -133,6 +135,9 @@ pub enum Command {
     Capacity(CapacityArgs),
     /// Time training steps (warm-up excluded).
     Bench(BenchArgs),
+    /// Time Chamfer's surface search before and after issue 20 on a model's stored latents
+    /// (same points required; JSON).
+    BenchSurface(BenchSurfaceArgs),
     /// Linear baseline of the same code length: PCA codes, their reconstruction and a
     /// classifier on them (JSON with --json, keys as `eval`'s).
     Baseline(BaselineArgs),
@@ -157,6 +162,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Plot(a) => plot::plot(a),
         Command::Capacity(a) => capacity::capacity(a),
         Command::Bench(a) => bench::bench(a),
+        Command::BenchSurface(a) => bench_surface::bench_surface(a),
         Command::Baseline(a) => baseline::baseline(a),
         Command::MakeSubset(a) => make_subset::make_subset(a),
         Command::ExportObservations(a) => export_observations::export_observations(a),

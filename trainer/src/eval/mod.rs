@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod bench;
 pub mod runtime_fit;
 pub mod stored;
+pub mod surface_bench;
 
 use crate::data::samples::{cube_probes, ShapeSet};
 use crate::geometry::{chamfer_distance, CloudIndex, SurfaceSearch};
