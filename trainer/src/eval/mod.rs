@@ -167,18 +167,56 @@ pub fn reconstruct_surface(
     eps: f32,
     seed: u64,
 ) -> Result<Vec<f32>> {
-    let s = model.sizes();
-    let mut w = vec![0.0f32; s.weights];
-    let mut scratch = vec![0.0f32; s.scratch];
-    model.decode_weights(latent, &mut w, &mut scratch)?;
     // The runtime's values, many points at a time (`eval_siren_lanes`): the bits
     // `eval_siren` would give, in a fraction of the time.
-    let mut lanes = vec![0.0f32; model.lanes_scratch_len()];
+    let (sample, _) = search_surface(
+        model,
+        latent,
+        &SurfaceSearch::default(),
+        SirenPath::Lanes,
+        n_points,
+        eps,
+        seed,
+    )?;
+    sample
+}
+
+/// How a surface search evaluates the SIREN: both give the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SirenPath {
+    /// `eval_siren`, one point at a time (the path before issue 20).
+    Scalar,
+    /// `eval_siren_lanes`, 32 points side by side.
+    Lanes,
+}
+
+/// Runs `search` on the reconstruction of `latent`; the outer error is the runtime's, the
+/// inner one the search's (no point below `eps` within the budget). Also returns the UDF
+/// evaluations spent.
+pub fn search_surface(
+    model: &Model<'_>,
+    latent: &[f32],
+    search: &SurfaceSearch,
+    path: SirenPath,
+    n_points: usize,
+    eps: f32,
+    seed: u64,
+) -> Result<(Result<Vec<f32>>, usize)> {
+    let s = model.sizes();
+    let mut w = vec![0.0f32; s.weights];
+    let mut scratch = vec![0.0f32; s.scratch.max(model.lanes_scratch_len())];
+    model.decode_weights(latent, &mut w, &mut scratch)?;
     let mut failed = None;
-    let sample = SurfaceSearch::default().run(
+    let mut evaluations = 0usize;
+    let sample = search.run(
         |coords| {
+            evaluations += coords.len() / 3;
             let mut out = vec![0.0f32; coords.len() / 3 * s.out_dim];
-            if let Err(e) = model.eval_siren_lanes(&w, coords, &mut out, &mut lanes) {
+            let r = match path {
+                SirenPath::Lanes => model.eval_siren_lanes(&w, coords, &mut out, &mut scratch),
+                SirenPath::Scalar => model.eval_siren(&w, coords, &mut out, &mut scratch),
+            };
+            if let Err(e) = r {
                 failed = Some(e);
             }
             out
@@ -190,7 +228,7 @@ pub fn reconstruct_surface(
     if let Some(e) = failed {
         return Err(e.into());
     }
-    Ok(sample?.points)
+    Ok((sample.map(|s| s.points), evaluations))
 }
 
 /// The training target at `probes` (`M × 3`, point-major): the distance from each probe to

@@ -9,7 +9,7 @@
 //! report says so, and the bench fails if not.
 
 use crate::eval::stored::StoredLatents;
-use crate::eval::CHAMFER_POINTS;
+use crate::eval::{search_surface, SirenPath, CHAMFER_POINTS};
 use crate::geometry::SurfaceSearch;
 use anyhow::{bail, Result};
 use hyperinr_runtime::Model;
@@ -46,46 +46,6 @@ pub struct SurfaceBenchReport {
     pub same_points: bool,
 }
 
-/// Searches the surface of `latent`'s reconstruction with `search`, evaluating the SIREN
-/// through 32 lanes or one point at a time; `Ok(Err(..))` when no point is below `eps`.
-fn search_surface(
-    model: &Model<'_>,
-    latent: &[f32],
-    search: &SurfaceSearch,
-    lanes: bool,
-    eps: f32,
-    seed: u64,
-) -> Result<(Result<Vec<f32>>, usize)> {
-    let s = model.sizes();
-    let mut w = vec![0.0f32; s.weights];
-    let mut scratch = vec![0.0f32; s.scratch.max(model.lanes_scratch_len())];
-    model.decode_weights(latent, &mut w, &mut scratch)?;
-    let mut failed = None;
-    let mut evaluations = 0usize;
-    let sample = search.run(
-        |coords| {
-            evaluations += coords.len() / 3;
-            let mut out = vec![0.0f32; coords.len() / 3 * s.out_dim];
-            let r = if lanes {
-                model.eval_siren_lanes(&w, coords, &mut out, &mut scratch)
-            } else {
-                model.eval_siren(&w, coords, &mut out, &mut scratch)
-            };
-            if let Err(e) = r {
-                failed = Some(e);
-            }
-            out
-        },
-        CHAMFER_POINTS,
-        eps,
-        seed,
-    );
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
-    Ok((sample.map(|s| s.points), evaluations))
-}
-
 /// Runs both paths on the first `shapes` stored latents of `model` (all when 0).
 pub fn bench_surface_search(
     model: &Model<'_>,
@@ -111,17 +71,24 @@ pub fn bench_surface_search(
     let mut same_points = true;
     for i in 0..stored.len() {
         let seed = stored.dataset_indices[i] as u64;
-        let run = |search: &SurfaceSearch, lanes: bool, totals: &mut PathTotals| {
+        let run = |search: &SurfaceSearch, path: SirenPath, totals: &mut PathTotals| {
             let t = Instant::now();
-            let (points, evaluations) =
-                search_surface(model, stored.latent(i), search, lanes, eps, seed)?;
+            let (points, evaluations) = search_surface(
+                model,
+                stored.latent(i),
+                search,
+                path,
+                CHAMFER_POINTS,
+                eps,
+                seed,
+            )?;
             totals.seconds += t.elapsed().as_secs_f64();
             totals.evaluations += evaluations;
             totals.failures += usize::from(points.is_err());
             anyhow::Ok(points.ok())
         };
-        let a = run(&before_search, false, &mut before)?;
-        let b = run(&now_search, true, &mut now)?;
+        let a = run(&before_search, SirenPath::Scalar, &mut before)?;
+        let b = run(&now_search, SirenPath::Lanes, &mut now)?;
         let bits = |p: &Option<Vec<f32>>| {
             p.as_ref()
                 .map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
