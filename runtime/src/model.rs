@@ -275,13 +275,13 @@ impl<'a> Model<'a> {
     }
 
     /// Checks a SIREN batch's buffers: `weights` of the model's size, whole points in
-    /// `coords`, `out_dim` outputs per point in `out`; returns the point count.
+    /// `coords`, `out_dim` outputs per point in `out`.
     pub(crate) fn check_siren_batch(
         &self,
         weights: &[f32],
         coords: &[f32],
         out: &[f32],
-    ) -> Result<usize, Error> {
+    ) -> Result<(), Error> {
         let Sizes {
             in_dim, out_dim, ..
         } = self.sizes;
@@ -293,9 +293,7 @@ impl<'a> Model<'a> {
                 got: coords.len(),
             });
         }
-        let points = coords.len() / in_dim;
-        exact(Buffer::Outputs, points * out_dim, out.len())?;
-        Ok(points)
+        exact(Buffer::Outputs, coords.len() / in_dim * out_dim, out.len())
     }
 
     /// SIREN forward at one point.

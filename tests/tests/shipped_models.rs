@@ -80,41 +80,25 @@ fn upgraded_models_are_version_2_and_convert_back_to_their_version_1_bytes() {
 /// The FashionMNIST recipe's fit: as [`FIT`] but 100 steps (`scripts/train-fashion-mnist.sh`).
 const FIT_RECIPE: FitSettings = FitSettings { steps: 100, ..FIT };
 
+/// Every model trained with the recipe (`docs/recipe.md`): SiLU φ with a linear path, the
+/// stored latents fitted as the file records — FashionMNIST with [`FIT_RECIPE`]'s 100 steps,
+/// the shape models of issue 20 (`scripts/shape-final.sh`, `scripts/shape-candidate.sh`)
+/// with [`FIT`]'s 30 — one stored latent per test sample (the MCU file: the first 1,000).
 #[test]
-fn fashion_mnist_models_record_the_recipe_and_have_no_version_1_form() {
+fn recipe_models_record_the_recipe_and_have_no_version_1_form() {
     let root = workspace_root();
-    for (path, latents) in [
-        ("models/fashion-mnist.hinr", 10_000),
-        ("models/fashion-mnist-mcu.hinr", 1_000),
+    for (path, latents, fit) in [
+        ("models/fashion-mnist.hinr", 10_000, FIT_RECIPE),
+        ("models/fashion-mnist-mcu.hinr", 1_000, FIT_RECIPE),
+        ("models/modelnet10.hinr", 908, FIT),
+        ("models/modelnet40.hinr", 2_468, FIT),
     ] {
         let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(&bytes[4..6], &2u16.to_le_bytes(), "{path}: version");
         let model = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(model.hyper_activation(), HyperActivation::Silu, "{path}");
         assert!(model.linear_path().is_some(), "{path}");
-        assert_eq!(*model.fit_settings(), FIT_RECIPE, "{path}");
-        assert_eq!(model.latent_count(), latents, "{path}");
-        let mut ws = WorkspaceBuf::new(&model);
-        assert_eq!(model.self_test(&mut ws.workspace()), Ok(4), "{path}");
-        assert!(upgrade::encode_v1(model.file()).is_err(), "{path}");
-    }
-}
-
-/// The shape models of issue 20 (`scripts/shape-final.sh`): SiLU φ with a linear path,
-/// latents fitted with [`FIT`]'s 30 steps, one stored latent per test shape.
-#[test]
-fn shape_models_record_the_recipe_and_have_no_version_1_form() {
-    let root = workspace_root();
-    for (path, latents) in [
-        ("models/modelnet10.hinr", 908),
-        ("models/modelnet40.hinr", 2_468),
-    ] {
-        let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert_eq!(&bytes[4..6], &2u16.to_le_bytes(), "{path}: version");
-        let model = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert_eq!(model.hyper_activation(), HyperActivation::Silu, "{path}");
-        assert!(model.linear_path().is_some(), "{path}");
-        assert_eq!(*model.fit_settings(), FIT, "{path}");
+        assert_eq!(*model.fit_settings(), fit, "{path}");
         assert_eq!(model.latent_count(), latents, "{path}");
         let mut ws = WorkspaceBuf::new(&model);
         assert_eq!(model.self_test(&mut ws.workspace()), Ok(4), "{path}");

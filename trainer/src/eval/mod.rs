@@ -314,16 +314,25 @@ pub fn evaluate_shapes(
         let truth = true_udf_at(shapes.clouds.cloud(i), probes, clamp)
             .map_err(|e| anyhow!("{}: {e}", shapes.clouds.paths[i].display()))?;
         let udf_sq = sq_diff(&model_udf_at(model, z, probes, clamp)?, &truth);
-        // No surface below ε: left out of the Chamfer mean, counted.
-        let chamfer = (i < chamfer_n).then(|| {
-            reconstruct_surface(model, z, CHAMFER_POINTS, eps, seed)
-                .ok()
-                .map(|points| chamfer_distance(shapes.clouds.cloud(i), &points))
-        });
-        let chamfer = match chamfer {
-            Some(Some(d)) => Some(Some(d?)),
-            Some(None) => Some(None),
-            None => None,
+        // No surface below ε: left out of the Chamfer mean, counted; a runtime error is an
+        // error, not a failure.
+        let chamfer = if i < chamfer_n {
+            let search = SurfaceSearch::default();
+            let (points, _) = search_surface(
+                model,
+                z,
+                &search,
+                SirenPath::Lanes,
+                CHAMFER_POINTS,
+                eps,
+                seed,
+            )?;
+            Some(match points {
+                Ok(points) => Some(chamfer_distance(shapes.clouds.cloud(i), &points)?),
+                Err(_) => None,
+            })
+        } else {
+            None
         };
         Ok(ShapeResult {
             hit,
