@@ -5,7 +5,7 @@ use crate::backend::{dispatch, BackendKind};
 use crate::export::dequantized_latents;
 use crate::model::classifier::ClassifierConfig;
 use crate::train::artifacts::{save_classifier, LatentFile};
-use crate::train::classifier::{accuracy, train_classifier};
+use crate::train::classifier::{accuracy, balanced_accuracy, train_classifier};
 use crate::train::RunDir;
 use anyhow::{bail, Result};
 use burn::tensor::backend::AutodiffBackend;
@@ -31,6 +31,10 @@ pub struct ClassifierArgs {
     /// Hidden widths.
     #[arg(long, value_parser = parse_widths, default_value = "512,512")]
     pub hidden: std::vec::Vec<usize>,
+    /// Weight each class's loss by the inverse of its share of the training latents (every
+    /// class counts equally; see `val_balanced_accuracy`).
+    #[arg(long)]
+    pub class_balance: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     pub backend: BackendKind,
 }
@@ -72,7 +76,8 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
         .with_epochs(a.epochs)
         .with_dropout(a.dropout)
         .with_input_noise(a.input_noise)
-        .with_seed(a.seed);
+        .with_seed(a.seed)
+        .with_class_balance(a.class_balance);
     // The classifier sees int8-dequantised latents, as it will on the device.
     let train_q = dequantized_latents(&train.values, train.dim)?;
     let val_q = match &val {
@@ -93,10 +98,15 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
         device,
     )?;
     if let Some((vx, vy)) = val_ref {
-        let acc = accuracy(&clf.predict(vx), vy);
+        let predicted = clf.predict(vx);
         println!(
             "{}",
-            serde_json::json!({"val_accuracy": acc, "train_latents": a.train_latents, "val_samples": vy.len()})
+            serde_json::json!({
+                "val_accuracy": accuracy(&predicted, vy),
+                "val_balanced_accuracy": balanced_accuracy(&predicted, vy),
+                "train_latents": a.train_latents,
+                "val_samples": vy.len(),
+            })
         );
     }
     save_classifier(&clf, &run.0.join("classifier.json"))?;

@@ -93,6 +93,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         input_noise: 0.2,
         seed: 7,
         hidden: vec![512, 512],
+        class_balance: false,
         backend: a.backend,
     })?;
     say("exporting int8 model with the test latents");

@@ -43,6 +43,54 @@ pub fn accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
     hits as f64 / labels.len().max(1) as f64
 }
 
+/// Mean over the classes present in `labels` of the share of their samples predicted right
+/// (balanced accuracy: each class counts once, however many samples it has).
+///
+/// ```
+/// use hyperinr_trainer::train::classifier::balanced_accuracy;
+/// // Class 0: 3 of 3 right; class 1: 0 of 1 right → (1 + 0) / 2.
+/// assert_eq!(balanced_accuracy(&[0, 0, 0, 0], &[0, 0, 0, 1]), 0.5);
+/// ```
+pub fn balanced_accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
+    let mut hits = [0usize; 256];
+    let mut counts = [0usize; 256];
+    for (p, &l) in predicted.iter().zip(labels) {
+        counts[l as usize] += 1;
+        hits[l as usize] += usize::from(*p == l as usize);
+    }
+    let present: Vec<f64> = hits
+        .iter()
+        .zip(&counts)
+        .filter(|(_, &c)| c > 0)
+        .map(|(&h, &c)| h as f64 / c as f64)
+        .collect();
+    present.iter().sum::<f64>() / present.len().max(1) as f64
+}
+
+/// Per-class weights `n / (present · count)` of the cross-entropy, `present` the number of
+/// classes with training samples: every present class weighs the same in total and the mean
+/// weight over the samples is 1. A class without training samples gets 1 (it never appears
+/// in a batch).
+pub fn class_balance_weights(labels: &[u8], classes: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; classes];
+    for &l in labels {
+        if let Some(c) = counts.get_mut(l as usize) {
+            *c += 1;
+        }
+    }
+    let present = counts.iter().filter(|&&c| c > 0).count();
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                1.0
+            } else {
+                (labels.len() as f64 / (present * c) as f64) as f32
+            }
+        })
+        .collect()
+}
+
 /// Trains on `latents` (`n × dim`) with `labels`; reports accuracy on `val` each 10 epochs.
 pub fn train_classifier<B: AutodiffBackend>(
     config: &ClassifierConfig,
@@ -84,7 +132,12 @@ pub fn train_classifier<B: AutodiffBackend>(
         dropout: DropoutConfig::new(config.dropout).init(),
     };
     let mut optim = AdamConfig::new().init::<B, LatentClassifier<B>>();
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let weights = config
+        .class_balance
+        .then(|| class_balance_weights(labels, classes));
+    let loss_fn = CrossEntropyLossConfig::new()
+        .with_weights(weights)
+        .init(device);
     let normal = rand_distr::Normal::new(0.0f32, config.input_noise.max(1e-12))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut order: Vec<usize> = (0..n).collect();
@@ -121,4 +174,30 @@ pub fn train_classifier<B: AutodiffBackend>(
         }
     }
     Ok(snapshot(&model, &mean, &inv_std))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_balance_weights_make_every_class_weigh_the_same() {
+        // Three of class 0, one of class 2, none of class 1.
+        let labels = [0u8, 0, 0, 2];
+        let w = class_balance_weights(&labels, 3);
+        assert_eq!(w, vec![2.0 / 3.0, 1.0, 2.0]);
+        // Each present class's total weight is the same, and the mean weight per sample is 1.
+        assert!((3.0 * w[0] - w[2]).abs() < 1e-6);
+        let mean: f32 = labels.iter().map(|&l| w[l as usize]).sum::<f32>() / 4.0;
+        assert!((mean - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn balanced_accuracy_counts_each_present_class_once() {
+        // Class 0: 2 of 4 right, class 1: 1 of 1 right; plain accuracy 3 / 5.
+        let labels = [0u8, 0, 0, 0, 1];
+        let predicted = [0usize, 0, 1, 1, 1];
+        assert!((accuracy(&predicted, &labels) - 0.6).abs() < 1e-12);
+        assert!((balanced_accuracy(&predicted, &labels) - 0.75).abs() < 1e-12);
+    }
 }
