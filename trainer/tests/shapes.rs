@@ -177,3 +177,50 @@ fn surface_search_bench_compares_the_two_paths() {
     let err = String::from_utf8_lossy(&image.stderr);
     assert!(err.contains("not a shape model"), "{err}");
 }
+
+/// The runtime draws a cloud's queries with the trainer's default sampler, all a model file
+/// records: `--engine runtime` refuses a model whose training drew otherwise (the shipped
+/// ModelNet40 file: 80 % uniform queries) and says why, while burn's fit, which reads the
+/// sampler from the file's provenance, classifies the same cloud; a model trained with the
+/// default sampler (the shipped ModelNet10 file) fits on the runtime.
+#[test]
+fn runtime_fitting_refuses_a_model_trained_with_another_sampler() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cloud = data().join("chair/test/chair_0890.npy");
+    let classify = |model: &str, engine: &str| {
+        Command::new(BIN)
+            .args([
+                "classify",
+                "--fit-steps",
+                "2",
+                "--engine",
+                engine,
+                "--model",
+            ])
+            .arg(root.join(model))
+            .arg("--input")
+            .arg(&cloud)
+            .output()
+            .unwrap()
+    };
+    let refused = classify("models/modelnet40.hinr", "runtime");
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("80 % uniform")
+            && err.contains("20 % uniform")
+            && err.contains("--engine burn"),
+        "{err}"
+    );
+    for (model, engine) in [
+        ("models/modelnet40.hinr", "burn"),
+        ("models/modelnet10.hinr", "runtime"),
+    ] {
+        let out = classify(model, engine);
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("confidence"),
+            "{model} {engine}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -48,6 +48,10 @@ pub struct BaselineArgs {
     /// Classifier seed (the shipped classifier used 7).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Class-balanced classifier loss, as `classifier --class-balance` (the shape models'
+    /// recipe): compare codes under the same classifier.
+    #[arg(long)]
+    pub class_balance: bool,
     /// Backend of the classifier's training.
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     pub backend: BackendKind,
@@ -71,7 +75,8 @@ pub fn baseline(a: BaselineArgs) -> Result<()> {
             .with_epochs(a.epochs)
             .with_dropout(a.dropout)
             .with_input_noise(a.input_noise)
-            .with_seed(a.seed),
+            .with_seed(a.seed)
+            .with_class_balance(a.class_balance),
     };
     let report = dispatch!(a.backend, run_baseline, &spec)?;
     if a.json {

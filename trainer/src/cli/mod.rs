@@ -39,7 +39,8 @@ pub use render::RenderArgs;
 pub use train::TrainArgs;
 pub use upgrade::UpgradeArgs;
 
-use eval::{fit_config_for_model, fit_for_model, model_udf};
+pub(crate) use eval::model_udf;
+use eval::{fit_config_for_model, fit_for_model};
 
 use crate::data::samples::{DatasetKind, UdfConfig};
 use crate::train::{RunDir, TrainingConfig};

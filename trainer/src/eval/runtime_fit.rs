@@ -5,8 +5,8 @@
 use crate::data::samples::Samples;
 use anyhow::{anyhow, bail, Result};
 use hyperinr_runtime::check::{fit_coords_len, fit_targets_len, query_settings};
-use hyperinr_runtime::{udf_queries, FitWorkspaceBuf, Model, Observation, PixelSet};
-use hyperinr_shared::{F32Slice, FitSettings};
+use hyperinr_runtime::{udf_queries, FitWorkspaceBuf, Model, Observation, PixelSet, QuerySettings};
+use hyperinr_shared::{F32Slice, FitSettings, InputKind};
 use serde::{Deserialize, Serialize};
 
 /// Which fitter finds a latent for a new sample (φ frozen).
@@ -52,6 +52,40 @@ pub fn settings_for(
     Ok(settings)
 }
 
+/// Refuses a shape model trained with another query sampler than the runtime's.
+///
+/// The model file records the UDF's clamp but not how the training drew its queries; the
+/// runtime (and the firmware) draw with the trainer's default sampler. A model trained with,
+/// say, 80 % uniform queries would be fitted on queries unlike its training ones, and the
+/// latents would not come from the distribution its classifier was trained on (ModelNet40,
+/// 2026-12-07: 0.72 against 0.93 for burn's fit on the first 300 test shapes). Its
+/// provenance records the sampler, which burn's fit uses.
+pub fn check_runtime_sampler(model: &Model<'_>) -> Result<()> {
+    let InputKind::PointCloud { udf_clamp } = model.config().input else {
+        return Ok(());
+    };
+    let trained = crate::cli::model_udf(model);
+    let runtime = QuerySettings::trainer_default(udf_clamp, 0);
+    if trained.sigmas[..] != runtime.sigmas[..]
+        || trained.uniform_fraction != runtime.uniform_fraction
+        || trained.bound != runtime.bound
+    {
+        bail!(
+            "--engine runtime: the model was trained on queries with σ {:?} and {} % uniform \
+             in ±{} (its provenance), but the runtime's fitter draws σ {:?} and {} % uniform \
+             in ±{}, and the model file cannot yet record another sampler: fit with \
+             `--engine burn`, which reads the training's sampler",
+            trained.sigmas,
+            trained.uniform_fraction * 100.0,
+            trained.bound,
+            runtime.sigmas,
+            runtime.uniform_fraction * 100.0,
+            runtime.bound
+        );
+    }
+    Ok(())
+}
+
 /// One fitted latent per sample of `samples` (`len × latent` values, sample order), with
 /// the runtime's fitter: images at every pixel, shapes at the `FIT_QUERIES` queries the
 /// firmware draws for the same dataset index. Samples are shared out over the cores.
@@ -61,6 +95,7 @@ pub fn fit_with_runtime(
     settings: &FitSettings,
     quiet: bool,
 ) -> Result<Vec<f32>> {
+    check_runtime_sampler(model)?;
     let dim = model.sizes().latent;
     let n = samples.len();
     let threads = std::thread::available_parallelism()
