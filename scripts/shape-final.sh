@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The full shape run of issue 20 with the recipe chosen on val (docs/recipe.md, shapes):
-# SiLU φ + linear path, 1,024 queries, batch 32, 120 epochs at 1e-3 / 1e-2 then 30 at
-# 3e-4 / 5e-3, latents fitted with 30 steps, classifier input noise 0.2 (seed 7); then export
-# and eval of the test split.
+# SiLU φ + linear path, 1,024 queries (80 % uniform in the cube, the UDF clamped at 0.2),
+# batch 32, 120 epochs at 1e-3 / 1e-2 then 30 at 3e-4 / 5e-3, latents fitted with 30 steps,
+# classifier input noise 0.2, class-balanced loss (seed 7); then export and eval of the test
+# split.
 # Usage: scripts/shape-final.sh DATASET RUN [classifier --train-latents value]
 #   env: M (data folder), HYPERINR (binary), AUGMENT (copies of the training split to fit,
-#        0 = none), STAGE (train|fit|rest: start there).
+#        0 = none), STAGE (train|fit|fit-test|rest: start there; fit-test fits the test split
+#        only, for a search candidate's run whose val and train latents are fitted already).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATASET=$1; R=$2; TL=${3:-train}
@@ -15,10 +17,15 @@ STAGE=${STAGE:-train}
 mkdir -p "$R"
 if [ "$STAGE" = train ]; then
   $H train --dataset "$DATASET" --data "$M" --run "$R" --epochs 120 --batch 32 --queries 1024 \
-    --backend flex --hyper-activation silu --linear-path --quiet 2> "$R/train.log"
+    --backend flex --hyper-activation silu --linear-path --udf-uniform-fraction 0.8 --udf-clamp 0.2 \
+    --quiet 2> "$R/train.log"
   $H train --dataset "$DATASET" --data "$M" --run "$R" --epochs 150 --batch 32 --backend flex \
     --resume --lr-hyper 3e-4 --lr-latent 5e-3 --quiet 2>> "$R/train.log"
   STAGE=fit
+fi
+if [ "$STAGE" = fit-test ]; then
+  $H fit --run "$R" --data "$M" --split test --backend flex --quiet 2> "$R/fit-test.log"
+  STAGE=rest
 fi
 if [ "$STAGE" = fit ]; then
   for s in val test train; do
@@ -29,6 +36,6 @@ if [ "$STAGE" = fit ]; then
   fi
   STAGE=rest
 fi
-$H classifier --run "$R" --train-latents "$TL" --input-noise 0.2 --backend flex 2> "$R/classifier.log" | tee "$R/classifier-val.json"
+$H classifier --run "$R" --train-latents "$TL" --input-noise 0.2 --class-balance --backend flex 2> "$R/classifier.log" | tee "$R/classifier-val.json"
 $H export --run "$R" --latents test --out "$R/model.hinr" 2> "$R/export.log"
 $H eval --model "$R/model.hinr" --dataset "$DATASET" --data "$M" --split test --json 2> "$R/eval.log" | tee "$R/eval-test.json"
