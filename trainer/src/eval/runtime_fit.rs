@@ -5,7 +5,7 @@
 use crate::data::samples::Samples;
 use anyhow::{anyhow, bail, Result};
 use hyperinr_runtime::check::{fit_coords_len, fit_targets_len, query_settings};
-use hyperinr_runtime::{udf_queries, FitWorkspaceBuf, Model, Observation, PixelSet, QuerySettings};
+use hyperinr_runtime::{udf_queries, FitWorkspaceBuf, Model, Observation, PixelSet};
 use hyperinr_shared::{F32Slice, FitSettings, InputKind};
 use serde::{Deserialize, Serialize};
 
@@ -61,11 +61,12 @@ pub fn settings_for(
 /// 2026-12-07: 0.72 against 0.93 for burn's fit on the first 300 test shapes). Its
 /// provenance records the sampler, which burn's fit uses.
 pub fn check_runtime_sampler(model: &Model<'_>) -> Result<()> {
-    let InputKind::PointCloud { udf_clamp } = model.config().input else {
+    if !matches!(model.config().input, InputKind::PointCloud { .. }) {
         return Ok(());
-    };
+    }
     let trained = crate::cli::model_udf(model);
-    let runtime = QuerySettings::trainer_default(udf_clamp, 0);
+    // The sampler `fit_rows` draws with (its seed, the dataset index, does not matter here).
+    let runtime = query_settings(model, 0);
     if trained.sigmas[..] != runtime.sigmas[..]
         || trained.uniform_fraction != runtime.uniform_fraction
         || trained.bound != runtime.bound

@@ -58,13 +58,12 @@ pub fn balanced_accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
         counts[l as usize] += 1;
         hits[l as usize] += usize::from(*p == l as usize);
     }
-    let present: Vec<f64> = hits
-        .iter()
-        .zip(&counts)
-        .filter(|(_, &c)| c > 0)
-        .map(|(&h, &c)| h as f64 / c as f64)
-        .collect();
-    present.iter().sum::<f64>() / present.len().max(1) as f64
+    let (mut recall_sum, mut present) = (0.0f64, 0usize);
+    for (&h, &c) in hits.iter().zip(&counts).filter(|(_, &c)| c > 0) {
+        recall_sum += h as f64 / c as f64;
+        present += 1;
+    }
+    recall_sum / present.max(1) as f64
 }
 
 /// Per-class weights `n / (present · count)` of the cross-entropy, `present` the number of
