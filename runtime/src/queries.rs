@@ -10,7 +10,7 @@
 use crate::error::{Buffer, Error};
 use crate::model::exact;
 use crate::nn::cosine;
-use hyperinr_shared::F32Slice;
+use hyperinr_shared::{F32Slice, QuerySampler};
 
 /// The generator of the runtime: SplitMix64 (Steele, Lea, Flood 2014), the same sequence on
 /// every target.
@@ -62,7 +62,8 @@ impl SplitMix64 {
     }
 }
 
-/// How [`udf_queries`] draws (the trainer's default sampler, `UdfConfig`).
+/// How [`udf_queries`] draws: a model file's [`QuerySampler`] (what its training drew,
+/// the trainer's `UdfConfig`), its clamp and a seed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QuerySettings {
     /// Noise standard deviations of near-surface queries, taking turns.
@@ -81,10 +82,15 @@ impl QuerySettings {
     /// The trainer's default sampler (σ 0.01, 0.03, 0.1; 20 % uniform in `[-1.1, 1.1]³`)
     /// with clamp `clamp` and seed `seed`.
     pub const fn trainer_default(clamp: f32, seed: u64) -> Self {
+        Self::new(&QuerySampler::DEFAULT, clamp, seed)
+    }
+
+    /// `sampler` with clamp `clamp` and seed `seed`.
+    pub const fn new(sampler: &QuerySampler, clamp: f32, seed: u64) -> Self {
         QuerySettings {
-            sigmas: [0.01, 0.03, 0.1],
-            uniform_fraction: 0.2,
-            bound: 1.1,
+            sigmas: sampler.sigmas,
+            uniform_fraction: sampler.uniform_fraction,
+            bound: sampler.bound,
             clamp,
             seed,
         }
@@ -106,7 +112,7 @@ impl QuerySettings {
 ///
 /// ```
 /// use hyperinr_runtime::{udf_queries, QuerySettings};
-/// use hyperinr_shared::F32Slice;
+/// use hyperinr_shared::{F32Slice, QuerySampler};
 /// let cloud: Vec<u8> = [0.0f32, 0.0, 0.0].iter().flat_map(|v| v.to_le_bytes()).collect();
 /// let (mut coords, mut targets) = ([0.0f32; 12], [0.0f32; 4]);
 /// let s = QuerySettings::trainer_default(0.1, 1);

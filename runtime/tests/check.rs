@@ -228,7 +228,10 @@ fn wrong_buffers_stop_it_before_the_first_step() {
 
 #[test]
 fn point_cloud_renders_are_the_grid_of_cell_centres() {
-    let input = InputKind::PointCloud { udf_clamp: 0.1 };
+    let input = InputKind::PointCloud {
+        udf_clamp: 0.1,
+        sampler: hyperinr_shared::QuerySampler::DEFAULT,
+    };
     assert_eq!(check::render_kind(&input), RenderKind::PointGrid);
     let n = check::render_points(&input);
     assert_eq!(n, check::CLOUD_GRID.pow(3) as usize);

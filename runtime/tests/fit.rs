@@ -230,12 +230,12 @@ fn point_gradient_matches_central_differences_on_the_shape_model() {
         .collect();
     let cloud_bytes = hyperinr_shared::write::f32_bytes(&cloud);
     let (mut coords, mut targets) = (vec![0.0f32; 3 * 128], vec![0.0f32; 128]);
-    let InputKind::PointCloud { udf_clamp } = model.config().input else {
+    let InputKind::PointCloud { udf_clamp, sampler } = model.config().input else {
         panic!("not a shape model")
     };
     udf_queries(
         F32Slice::new(&cloud_bytes),
-        &QuerySettings::trainer_default(udf_clamp, 5),
+        &QuerySettings::new(&sampler, udf_clamp, 5),
         &mut coords,
         &mut targets,
     )
@@ -611,4 +611,67 @@ mod damaged {
         .unwrap();
         assert_eq!(summary.count, 2);
     }
+}
+
+#[test]
+fn shape_queries_follow_the_sampler_the_file_records() {
+    use hyperinr_runtime::check::query_settings;
+    use hyperinr_shared::{ModelFile, QuerySampler};
+    // The board's shape model was trained with the default sampler: variant 1 on the wire.
+    let blob = shipped("modelnet10.hinr");
+    let model = Model::from_bytes(&blob).unwrap();
+    let InputKind::PointCloud { udf_clamp, sampler } = model.config().input else {
+        panic!("not a shape model")
+    };
+    assert_eq!(sampler, QuerySampler::DEFAULT);
+    assert_eq!(
+        query_settings(&model, 9),
+        QuerySettings::trainer_default(udf_clamp, 9)
+    );
+    // The same model recording 80 % uniform queries in ±1: 20 more bytes (variant 2), and
+    // the runtime draws what the file says.
+    let wide = QuerySampler {
+        sigmas: [0.01, 0.03, 0.1],
+        uniform_fraction: 0.8,
+        bound: 1.0,
+    };
+    let mut file = ModelFile::parse(&blob).unwrap();
+    file.config.input = InputKind::PointCloud {
+        udf_clamp,
+        sampler: wide,
+    };
+    let mut rewritten = file.to_bytes().unwrap();
+    assert_eq!(rewritten.len(), blob.len() + 20);
+    // Version 3: a version-2 reader rejects it at the header instead of at the config. One
+    // version per model: either header on the other file is an error.
+    assert_eq!((blob[4], rewritten[4]), (2, 3));
+    let mismatch = |declared, content| {
+        Some(Error::Format(
+            hyperinr_shared::FormatError::VersionMismatch { declared, content },
+        ))
+    };
+    rewritten[4] = 2;
+    assert_eq!(Model::from_bytes(&rewritten).err(), mismatch(2, 3));
+    rewritten[4] = 3;
+    let mut old = blob.clone();
+    old[4] = 3;
+    assert_eq!(Model::from_bytes(&old).err(), mismatch(3, 2));
+    let model = Model::from_bytes(&rewritten).unwrap();
+    let s = query_settings(&model, 9);
+    assert_eq!(s, QuerySettings::new(&wide, udf_clamp, 9));
+    let cloud: Vec<f32> = (0..64)
+        .flat_map(|i| {
+            let t = i as f32 * 0.1;
+            [0.5 * t.sin(), 0.5 * t.cos(), 0.05 * t - 0.3]
+        })
+        .collect();
+    let bytes = hyperinr_shared::write::f32_bytes(&cloud);
+    let (mut coords, mut targets) = (vec![0.0f32; 3 * 100], vec![0.0f32; 100]);
+    udf_queries(F32Slice::new(&bytes), &s, &mut coords, &mut targets).unwrap();
+    assert_eq!(s.uniform_count(100), 80);
+    // The last 80 queries are uniform in ±1 (the default's cube is ±1.1); of the first 20,
+    // those drawn with σ = 0.01 (every third) lie on the cloud.
+    assert!(coords[3 * 20..].iter().all(|v| v.abs() <= 1.0));
+    assert!(coords[3 * 20..].iter().any(|v| v.abs() > 0.9));
+    assert!(targets[..20].iter().step_by(3).all(|&t| t < 0.05));
 }

@@ -72,6 +72,8 @@ pub enum Problem {
     Negative,
     /// A float that must lie in `[0, 1)` is 1 or more.
     NotBelowOne,
+    /// A float that must lie in `[0, 1]` is more than 1.
+    AboveOne,
 }
 
 /// A rejected model file.
@@ -96,7 +98,8 @@ pub enum FormatError {
     UnsupportedVersion {
         /// Version in the file.
         found: u16,
-        /// Version this reader implements.
+        /// The newest version this reader implements ([`crate::FORMAT_VERSION`]; the
+        /// version-1 converter's: 1).
         supported: u16,
     },
     /// Reserved header flags are set.
@@ -139,6 +142,14 @@ pub enum FormatError {
         /// File offset where the section starts.
         offset: usize,
     },
+    /// The header's version is not the oldest that holds the model (`config.input`): every
+    /// model has exactly one version, so that a flipped version bit is caught.
+    VersionMismatch {
+        /// Version in the header.
+        declared: u16,
+        /// The oldest version that holds the decoded `config`.
+        content: u16,
+    },
     /// Bytes remain in the payload after the last section.
     TrailingPayload {
         /// File offset of the first extra byte.
@@ -168,6 +179,7 @@ impl fmt::Display for Problem {
             Problem::NotPositive => f.write_str("is zero or negative, must be positive"),
             Problem::Negative => f.write_str("is negative, must be zero or positive"),
             Problem::NotBelowOne => f.write_str("is 1 or more, must lie in [0, 1)"),
+            Problem::AboveOne => f.write_str("is more than 1, must lie in [0, 1]"),
         }
     }
 }
@@ -181,11 +193,25 @@ impl fmt::Display for FormatError {
             FormatError::BadMagic { found } => {
                 write!(f, "offset 0: magic is {found:02x?}, expected \"HINR\"")
             }
-            FormatError::UnsupportedVersion { found: 1, supported } => write!(
+            FormatError::UnsupportedVersion {
+                found: 1,
+                supported: crate::FORMAT_VERSION,
+            } => write!(
                 f,
-                "offset 4: format version 1, this reader supports version {supported} only \
+                "offset 4: format version 1, this reader supports versions {} to {} only \
                  (version 2 adds φ's activation, its linear path and the fit settings); \
-                 convert the file with `hyperinr upgrade IN OUT`"
+                 convert the file with `hyperinr upgrade IN OUT`",
+                crate::OLDEST_FORMAT_VERSION,
+                crate::FORMAT_VERSION
+            ),
+            FormatError::UnsupportedVersion {
+                found,
+                supported: crate::FORMAT_VERSION,
+            } => write!(
+                f,
+                "offset 4: format version {found}, this reader supports versions {} to {}",
+                crate::OLDEST_FORMAT_VERSION,
+                crate::FORMAT_VERSION
             ),
             FormatError::UnsupportedVersion { found, supported } => write!(
                 f,
@@ -220,6 +246,12 @@ impl fmt::Display for FormatError {
                 f,
                 "offset {offset}: section `{}` does not decode",
                 section.name()
+            ),
+            FormatError::VersionMismatch { declared, content } => write!(
+                f,
+                "offset 4: format version {declared}, but the model is a version-{content} \
+                 model (version 3 is needed, and only used, for a point cloud whose query \
+                 sampler is not the default)"
             ),
             FormatError::TrailingPayload { offset } => {
                 write!(f, "offset {offset}: unexpected bytes after the last section")

@@ -216,7 +216,7 @@ fn layer<'a>(rows: u32, cols: u32, w: &'a [u8], s: &'a [u8], bias: &'a [u8]) -> 
 /// ```
 pub fn encode_unchecked(file: &ModelFile<'_>) -> Vec<u8> {
     let payload = postcard::to_allocvec(file).unwrap_or_default();
-    let mut out = crate::Header::encode(&payload).to_vec();
+    let mut out = crate::Header::encode_version(&payload, file.format_version()).to_vec();
     out.extend_from_slice(&payload);
     out
 }

@@ -4,8 +4,13 @@ use crate::error::FormatError;
 
 /// `HINR`.
 pub const MAGIC: [u8; 4] = *b"HINR";
-/// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 2;
+/// The newest format version this crate reads and writes. Version 3 is version 2 with one
+/// more `InputKind` variant (a point cloud's query sampler); a writer uses the oldest
+/// version that holds its model ([`crate::ModelFile::format_version`]), so that readers of
+/// version 2 keep reading every file they could read before.
+pub const FORMAT_VERSION: u16 = 3;
+/// The oldest format version this crate reads (version 1 converts: [`crate::upgrade`]).
+pub const OLDEST_FORMAT_VERSION: u16 = 2;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 16;
 /// Largest payload a reader accepts (256 MiB): a larger declared length is corruption.
@@ -14,7 +19,7 @@ pub const MAX_PAYLOAD_LEN: u32 = 256 << 20;
 /// The decoded header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (always [`FORMAT_VERSION`] once parsed).
+    /// Format version ([`OLDEST_FORMAT_VERSION`] to [`FORMAT_VERSION`] once parsed).
     pub version: u16,
     /// Payload length in bytes.
     pub payload_len: u32,
@@ -56,13 +61,20 @@ impl Header {
     /// assert!(matches!(Header::parse(&file), Err(FormatError::CrcMismatch { .. })));
     /// ```
     pub fn parse(file: &[u8]) -> Result<(Header, &[u8]), FormatError> {
-        Self::parse_version(file, FORMAT_VERSION)
+        Self::parse_versions(file, OLDEST_FORMAT_VERSION, FORMAT_VERSION)
     }
 
-    /// [`Header::parse`] for files of format `version` (the v1 → v2 converter reads v1).
-    pub(crate) fn parse_version(
+    /// [`Header::parse`] for files of format `version` only (the v1 → v2 converter reads v1).
+    pub(crate) fn parse_version(file: &[u8], version: u16) -> Result<(Header, &[u8]), FormatError> {
+        Self::parse_versions(file, version, version)
+    }
+
+    /// [`Header::parse`] for files of a format version from `oldest` to `newest`; another
+    /// version gives `UnsupportedVersion { supported: newest }`.
+    fn parse_versions(
         file: &[u8],
-        expected: u16,
+        oldest: u16,
+        newest: u16,
     ) -> Result<(Header, &[u8]), FormatError> {
         let (head, payload) = match file.split_at_checked(HEADER_LEN) {
             Some(parts) => parts,
@@ -74,10 +86,10 @@ impl Header {
             return Err(FormatError::BadMagic { found: magic });
         }
         let version = u16_at(head, 4);
-        if version != expected {
+        if !(oldest..=newest).contains(&version) {
             return Err(FormatError::UnsupportedVersion {
                 found: version,
-                supported: expected,
+                supported: newest,
             });
         }
         let flags = u16_at(head, 6);
@@ -122,7 +134,8 @@ impl Header {
         ))
     }
 
-    /// The 16 header bytes for `payload`.
+    /// The 16 header bytes for `payload`, of version [`FORMAT_VERSION`] (a model file's
+    /// writer uses [`Header::encode_version`] with the model's own version).
     ///
     /// ```
     /// let h = hyperinr_shared::Header::encode(b"abc");
@@ -133,8 +146,7 @@ impl Header {
         Self::encode_version(payload, FORMAT_VERSION)
     }
 
-    /// [`Header::encode`] with another version number (tests build version-1 files).
-    #[doc(hidden)]
+    /// [`Header::encode`] with another version number.
     pub fn encode_version(payload: &[u8], version: u16) -> [u8; HEADER_LEN] {
         let mut h = [0u8; HEADER_LEN];
         let fields = MAGIC

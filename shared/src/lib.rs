@@ -46,12 +46,14 @@ mod validate;
 pub mod write;
 
 pub use error::{FormatError, Problem, Section};
-pub use header::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_PAYLOAD_LEN};
+pub use header::{
+    Header, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_PAYLOAD_LEN, OLDEST_FORMAT_VERSION,
+};
 /// The `heapless` version the model structs use (for writers building them).
 pub use heapless;
 pub use model::{
     Classifier, FitSettings, GoldenVector, HyperActivation, InputKind, LatentStore, ModelConfig,
-    ModelFile, Provenance, QuantLinear, Split, MAX_CLASSES, MAX_GOLDEN, MAX_HIDDEN_LAYERS,
-    MAX_IMAGE_SIDE, MAX_LAYERS, MAX_OUT_DIM, MAX_WIDTH,
+    ModelFile, Provenance, QuantLinear, QuerySampler, Split, MAX_CLASSES, MAX_GOLDEN,
+    MAX_HIDDEN_LAYERS, MAX_IMAGE_SIDE, MAX_LAYERS, MAX_OUT_DIM, MAX_WIDTH,
 };
 pub use slices::{F32Slice, I8Slice, U32Slice};

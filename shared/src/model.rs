@@ -18,8 +18,58 @@ pub const MAX_CLASSES: u32 = 256;
 /// Largest SIREN output width.
 pub const MAX_OUT_DIM: u32 = 16;
 
-/// What the SIREN's input coordinates are.
+/// How the query points of a shape are drawn, in training and when a new shape is fitted
+/// (the runtime's `udf_queries`): near-surface queries first, a cloud point plus
+/// `σ · N(0, 1)` per coordinate with σ taking turns through `sigmas`, then the
+/// `uniform_fraction` share (rounded to nearest) uniform in `[−bound, bound]³`.
+///
+/// A latent is only as good as the queries it was fitted on: a shape fitted with another
+/// sampler than its model's training gets a latent from another distribution, which the
+/// classifier was not trained on. Hence the file records the sampler.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuerySampler {
+    /// Standard deviations of the near-surface queries (finite, > 0), taking turns.
+    pub sigmas: [f32; 3],
+    /// Share of uniform queries (finite, in `[0, 1]`).
+    pub uniform_fraction: f32,
+    /// Half the side of the cube of uniform queries (finite, > 0).
+    pub bound: f32,
+}
+
+impl QuerySampler {
+    /// The trainer's default: σ 0.01, 0.03, 0.1 and 20 % uniform in `[−1.1, 1.1]³`. A
+    /// point-cloud model with this sampler is written as `InputKind` variant 1, as before
+    /// the sampler was recorded.
+    pub const DEFAULT: QuerySampler = QuerySampler {
+        sigmas: [0.01, 0.03, 0.1],
+        uniform_fraction: 0.2,
+        bound: 1.1,
+    };
+}
+
+/// What the SIREN's input coordinates are.
+///
+/// On the wire (postcard) a point cloud is variant 1 `{ udf_clamp }` when its sampler is
+/// [`QuerySampler::DEFAULT`] (every file written before the sampler was recorded reads as
+/// such) and variant 2 `{ udf_clamp, sampler }` otherwise, which only format version 3
+/// holds; see `FORMAT.md` §2.1.
+///
+/// ```
+/// use hyperinr_shared::{InputKind, QuerySampler};
+/// let default = InputKind::PointCloud { udf_clamp: 0.1, sampler: QuerySampler::DEFAULT };
+/// let mut buf = [0u8; 32];
+/// let bytes = postcard::to_slice(&default, &mut buf).unwrap();
+/// assert_eq!(bytes, [1, 0xcd, 0xcc, 0xcc, 0x3d]); // variant 1, clamp 0.1
+/// let mut wide = default;
+/// if let InputKind::PointCloud { sampler, .. } = &mut wide {
+///     sampler.uniform_fraction = 0.8;
+/// }
+/// let bytes = postcard::to_slice(&wide, &mut buf).unwrap();
+/// assert_eq!((bytes[0], bytes.len()), (2, 25)); // variant 2: clamp, 3 σ, share, bound
+/// assert_eq!(postcard::from_bytes::<InputKind>(bytes).unwrap(), wide);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "InputKindWire", into = "InputKindWire")]
 pub enum InputKind {
     /// A grayscale image; coordinates are pixel centres `(2i+1)/n − 1` in `[-1, 1]²`
     /// (x = column, y = row), the output is intensity in `[0, 1]`.
@@ -34,16 +84,65 @@ pub enum InputKind {
     PointCloud {
         /// Distances above this were clamped in training.
         udf_clamp: f32,
+        /// How training drew the query points, and how a new shape's are drawn.
+        sampler: QuerySampler,
     },
+}
+
+/// [`InputKind`] as postcard writes it: variant 1 keeps the files written before the
+/// sampler was recorded readable byte for byte.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+enum InputKindWire {
+    Image {
+        width: u32,
+        height: u32,
+    },
+    DefaultPointCloud {
+        udf_clamp: f32,
+    },
+    PointCloud {
+        udf_clamp: f32,
+        sampler: QuerySampler,
+    },
+}
+
+impl From<InputKindWire> for InputKind {
+    fn from(wire: InputKindWire) -> Self {
+        match wire {
+            InputKindWire::Image { width, height } => InputKind::Image { width, height },
+            InputKindWire::DefaultPointCloud { udf_clamp } => InputKind::PointCloud {
+                udf_clamp,
+                sampler: QuerySampler::DEFAULT,
+            },
+            InputKindWire::PointCloud { udf_clamp, sampler } => {
+                InputKind::PointCloud { udf_clamp, sampler }
+            }
+        }
+    }
+}
+
+impl From<InputKind> for InputKindWire {
+    fn from(input: InputKind) -> Self {
+        match input {
+            InputKind::Image { width, height } => InputKindWire::Image { width, height },
+            InputKind::PointCloud { udf_clamp, sampler } if sampler == QuerySampler::DEFAULT => {
+                InputKindWire::DefaultPointCloud { udf_clamp }
+            }
+            InputKind::PointCloud { udf_clamp, sampler } => {
+                InputKindWire::PointCloud { udf_clamp, sampler }
+            }
+        }
+    }
 }
 
 impl InputKind {
     /// Coordinate dimension this kind implies.
     ///
     /// ```
-    /// use hyperinr_shared::InputKind;
+    /// use hyperinr_shared::{InputKind, QuerySampler};
     /// assert_eq!(InputKind::Image { width: 28, height: 28 }.coord_dim(), 2);
-    /// assert_eq!(InputKind::PointCloud { udf_clamp: 0.1 }.coord_dim(), 3);
+    /// let cloud = InputKind::PointCloud { udf_clamp: 0.1, sampler: QuerySampler::DEFAULT };
+    /// assert_eq!(cloud.coord_dim(), 3);
     /// ```
     pub const fn coord_dim(&self) -> u32 {
         match self {

@@ -15,7 +15,7 @@
 //! let v1 = upgrade::encode_v1(&example.file()).unwrap();
 //! assert!(matches!(
 //!     ModelFile::parse(&v1),
-//!     Err(FormatError::UnsupportedVersion { found: 1, supported: 2 })
+//!     Err(FormatError::UnsupportedVersion { found: 1, supported: 3 })
 //! ));
 //! let v2 = upgrade::parse_v1(&v1, example.fit).unwrap().to_bytes().unwrap();
 //! assert_eq!(ModelFile::parse(&v2).unwrap(), example.file());

@@ -68,12 +68,16 @@ fn finite(field: &'static str, index: usize, values: F32Slice<'_>) -> Result<(),
 }
 
 fn positive(field: &'static str, value: f32) -> Result<(), FormatError> {
+    positive_at(field, 0, value)
+}
+
+fn positive_at(field: &'static str, index: usize, value: f32) -> Result<(), FormatError> {
     if !value.is_finite() {
-        Err(invalid(field, 0, Problem::NonFinite))
+        Err(invalid(field, index, Problem::NonFinite))
     } else if value > 0.0 {
         Ok(())
     } else {
-        Err(invalid(field, 0, Problem::NotPositive))
+        Err(invalid(field, index, Problem::NotPositive))
     }
 }
 
@@ -94,6 +98,16 @@ fn decay(field: &'static str, value: f32) -> Result<(), FormatError> {
         Ok(())
     } else {
         Err(invalid(field, 0, Problem::NotBelowOne))
+    }
+}
+
+/// A share: finite, in `[0, 1]`.
+fn share(field: &'static str, value: f32) -> Result<(), FormatError> {
+    non_negative(field, value)?;
+    if value <= 1.0 {
+        Ok(())
+    } else {
+        Err(invalid(field, 0, Problem::AboveOne))
     }
 }
 
@@ -180,7 +194,17 @@ pub(crate) fn validate(m: &ModelFile<'_>) -> Result<(), FormatError> {
             width("config.input.width", 0, w, MAX_IMAGE_SIDE)?;
             width("config.input.height", 0, h, MAX_IMAGE_SIDE)?;
         }
-        InputKind::PointCloud { udf_clamp } => positive("config.input.udf_clamp", udf_clamp)?,
+        InputKind::PointCloud { udf_clamp, sampler } => {
+            positive("config.input.udf_clamp", udf_clamp)?;
+            for (i, &sigma) in sampler.sigmas.iter().enumerate() {
+                positive_at("config.input.sampler.sigmas", i, sigma)?;
+            }
+            share(
+                "config.input.sampler.uniform_fraction",
+                sampler.uniform_fraction,
+            )?;
+            positive("config.input.sampler.bound", sampler.bound)?;
+        }
     }
     dim(
         "config.in_dim",

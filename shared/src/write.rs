@@ -36,8 +36,8 @@ impl core::fmt::Display for WriteError {
 impl std::error::Error for WriteError {}
 
 impl ModelFile<'_> {
-    /// The complete file: header and payload. Validates first, so that every written file
-    /// reads back.
+    /// The complete file: header (of [`ModelFile::format_version`]) and payload. Validates
+    /// first, so that every written file reads back.
     pub fn to_bytes(&self) -> Result<Vec<u8>, WriteError> {
         crate::validate::validate(self).map_err(WriteError::Invalid)?;
         let payload = postcard::to_allocvec(self).map_err(WriteError::Encode)?;
@@ -45,7 +45,7 @@ impl ModelFile<'_> {
             return Err(WriteError::TooLarge(payload.len()));
         }
         let mut out = Vec::with_capacity(crate::HEADER_LEN + payload.len());
-        out.extend_from_slice(&Header::encode(&payload));
+        out.extend_from_slice(&Header::encode_version(&payload, self.format_version()));
         out.extend_from_slice(&payload);
         Ok(out)
     }

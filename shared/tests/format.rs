@@ -2,7 +2,9 @@
 
 use hyperinr_shared::example::{encode_unchecked, ExampleModel};
 use hyperinr_shared::{crc32::crc32, FormatError, ModelFile, Problem, Section, HEADER_LEN};
-use hyperinr_shared::{upgrade, FitSettings, HyperActivation, QuantLinear};
+use hyperinr_shared::{
+    upgrade, FitSettings, HyperActivation, InputKind, QuantLinear, QuerySampler,
+};
 use proptest::prelude::*;
 
 fn example_bytes() -> Vec<u8> {
@@ -63,12 +65,21 @@ fn bad_magic() {
 #[test]
 fn future_version() {
     let mut bytes = example_bytes();
-    bytes[4..6].copy_from_slice(&3u16.to_le_bytes());
+    bytes[4..6].copy_from_slice(&4u16.to_le_bytes());
     assert_eq!(
         ModelFile::parse(&bytes),
         Err(FormatError::UnsupportedVersion {
-            found: 3,
-            supported: 2
+            found: 4,
+            supported: 3
+        })
+    );
+    // Version 3 is read, but the example is a version-2 model.
+    bytes[4..6].copy_from_slice(&3u16.to_le_bytes());
+    assert_eq!(
+        ModelFile::parse(&bytes),
+        Err(FormatError::VersionMismatch {
+            declared: 3,
+            content: 2
         })
     );
 }
@@ -266,7 +277,13 @@ fn errors_display_what_and_where() {
     bytes[4] = 9;
     let text = ModelFile::parse(&bytes).unwrap_err().to_string();
     assert!(
-        text.contains("offset 4") && text.contains("version 9"),
+        text.contains("offset 4") && text.contains("version 9") && text.contains("2 to 3"),
+        "{text}"
+    );
+    bytes[4] = 3;
+    let text = ModelFile::parse(&bytes).unwrap_err().to_string();
+    assert!(
+        text.contains("offset 4") && text.contains("version 3") && text.contains("version-2 model"),
         "{text}"
     );
 }
@@ -516,6 +533,138 @@ fn malformed_linear_path_is_named() {
     );
 }
 
+/// The example (an image model) turned into a point cloud with `sampler`: the config's
+/// input is checked before anything that depends on the coordinate width.
+fn cloud_with_sampler(sampler: QuerySampler) -> Result<(), FormatError> {
+    let example = ExampleModel::new();
+    let mut file = example.file();
+    file.config.input = InputKind::PointCloud {
+        udf_clamp: 0.2,
+        sampler,
+    };
+    ModelFile::parse(&encode_unchecked(&file)).map(|_| ())
+}
+
+#[test]
+fn malformed_query_sampler_is_named() {
+    type Edit = fn(&mut QuerySampler);
+    let cases: [(Edit, &str, u32, Problem); 7] = [
+        (
+            |s| s.sigmas[0] = 0.0,
+            "config.input.sampler.sigmas",
+            0,
+            Problem::NotPositive,
+        ),
+        (
+            |s| s.sigmas[2] = -0.1,
+            "config.input.sampler.sigmas",
+            2,
+            Problem::NotPositive,
+        ),
+        (
+            |s| s.sigmas[1] = f32::NAN,
+            "config.input.sampler.sigmas",
+            1,
+            Problem::NonFinite,
+        ),
+        (
+            |s| s.uniform_fraction = 1.25,
+            "config.input.sampler.uniform_fraction",
+            0,
+            Problem::AboveOne,
+        ),
+        (
+            |s| s.uniform_fraction = -0.5,
+            "config.input.sampler.uniform_fraction",
+            0,
+            Problem::Negative,
+        ),
+        (
+            |s| s.bound = 0.0,
+            "config.input.sampler.bound",
+            0,
+            Problem::NotPositive,
+        ),
+        (
+            |s| s.bound = f32::INFINITY,
+            "config.input.sampler.bound",
+            0,
+            Problem::NonFinite,
+        ),
+    ];
+    for (edit, field, index, problem) in cases {
+        let mut sampler = QuerySampler {
+            uniform_fraction: 0.8,
+            ..QuerySampler::DEFAULT
+        };
+        edit(&mut sampler);
+        assert_eq!(
+            cloud_with_sampler(sampler),
+            Err(FormatError::Invalid {
+                field,
+                index,
+                problem
+            })
+        );
+    }
+    // Valid samplers pass the input check (and fail later, on the image model's SIREN
+    // width): all-uniform, no uniform, the default.
+    for uniform_fraction in [0.0, 1.0, 0.2] {
+        let sampler = QuerySampler {
+            uniform_fraction,
+            ..QuerySampler::DEFAULT
+        };
+        assert!(matches!(
+            cloud_with_sampler(sampler),
+            Err(FormatError::Invalid {
+                field: "config.in_dim",
+                ..
+            })
+        ));
+    }
+}
+
+#[test]
+fn point_cloud_input_keeps_old_bytes_for_the_default_sampler() {
+    // Variant 1 `{ udf_clamp }` is what every file written before the sampler was recorded
+    // holds; variant 2 adds σ, the uniform share and the bound.
+    let default = InputKind::PointCloud {
+        udf_clamp: 0.1,
+        sampler: QuerySampler::DEFAULT,
+    };
+    assert_eq!(
+        postcard::to_allocvec(&default).unwrap(),
+        [&[1u8][..], &0.1f32.to_le_bytes()].concat()
+    );
+    let sampler = QuerySampler {
+        sigmas: [0.005, 0.02, 0.2],
+        uniform_fraction: 0.8,
+        bound: 1.0,
+    };
+    let wide = InputKind::PointCloud {
+        udf_clamp: 0.2,
+        sampler,
+    };
+    let bytes = postcard::to_allocvec(&wide).unwrap();
+    let floats = [0.2f32, 0.005, 0.02, 0.2, 0.8, 1.0];
+    let expected: Vec<u8> = [2u8]
+        .into_iter()
+        .chain(floats.iter().flat_map(|f| f.to_le_bytes()))
+        .collect();
+    assert_eq!(bytes, expected);
+    assert_eq!(postcard::from_bytes::<InputKind>(&bytes).unwrap(), wide);
+    // Variant 1 reads as the default sampler; no variant past 2.
+    let old = [&[1u8][..], &0.25f32.to_le_bytes()].concat();
+    assert_eq!(
+        postcard::from_bytes::<InputKind>(&old).unwrap(),
+        InputKind::PointCloud {
+            udf_clamp: 0.25,
+            sampler: QuerySampler::DEFAULT
+        }
+    );
+    assert!(postcard::from_bytes::<InputKind>(&[3, 0, 0, 0, 0]).is_err());
+}
+
 #[test]
 fn malformed_fit_settings_are_named() {
     type Edit = fn(&mut FitSettings);
@@ -577,7 +726,7 @@ fn version_1_file_is_a_typed_error_and_converts_losslessly() {
         err,
         FormatError::UnsupportedVersion {
             found: 1,
-            supported: 2
+            supported: 3
         }
     );
     let text = err.to_string();

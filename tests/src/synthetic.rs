@@ -100,7 +100,10 @@ impl Spec {
     pub fn point_cloud() -> Spec {
         Spec {
             dataset: "synthetic-modelnet10".into(),
-            input: InputKind::PointCloud { udf_clamp: 0.1 },
+            input: InputKind::PointCloud {
+                udf_clamp: 0.1,
+                sampler: hyperinr_shared::QuerySampler::DEFAULT,
+            },
             latent_dim: 32,
             hyper_hidden: vec![64],
             hyper_activation: HyperActivation::Relu,
@@ -346,7 +349,7 @@ fn siren_init(spec: &Spec, rng: &mut Rng) -> (Vec<f64>, Vec<f32>) {
             ranges.push(b);
             let centre = match (i == last, spec.input) {
                 (true, InputKind::Image { .. }) => 0.5,
-                (true, InputKind::PointCloud { udf_clamp }) => udf_clamp / 2.0,
+                (true, InputKind::PointCloud { udf_clamp, .. }) => udf_clamp / 2.0,
                 _ => rng.symmetric(b),
             };
             centres.push(centre);

@@ -387,13 +387,13 @@ fn model_truncated() {
 
 #[test]
 fn model_future_format_version() {
-    let (_dir, path) = model_file(&edited(|b| b[4..6].copy_from_slice(&3u16.to_le_bytes())));
+    let (_dir, path) = model_file(&edited(|b| b[4..6].copy_from_slice(&4u16.to_le_bytes())));
     for out in [inspect(&path), eval(&path, &[])] {
         assert_clean_error(
             &out,
             &[
                 &path.display().to_string(),
-                "offset 4: format version 3, this reader supports version 2",
+                "offset 4: format version 4, this reader supports versions 2 to 3",
             ],
         );
     }
@@ -415,7 +415,7 @@ fn model_format_version_1_and_its_upgrade() {
             &out,
             &[
                 &path.display().to_string(),
-                "offset 4: format version 1, this reader supports version 2",
+                "offset 4: format version 1, this reader supports versions 2 to 3 only",
                 "hyperinr upgrade IN OUT",
             ],
         );

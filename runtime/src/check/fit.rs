@@ -8,9 +8,9 @@ use crate::fit::{FitWorkspace, Observation, PixelSet};
 use crate::model::{at_least, exact, Model, Workspace};
 use crate::queries::{udf_queries, QuerySettings};
 use hyperinr_shared::observations::{ObservationData, ObservationKind, Observations};
-use hyperinr_shared::InputKind;
+use hyperinr_shared::{InputKind, QuerySampler};
 
-/// Query points drawn per point-cloud observation ([`udf_queries`], the trainer's default
+/// Query points drawn per point-cloud observation ([`udf_queries`] with the model's
 /// sampler; the trainer fits shapes at 1,024 queries per step too).
 pub const FIT_QUERIES: usize = 1024;
 
@@ -39,14 +39,15 @@ pub fn fit_targets_len(model: &Model<'_>) -> usize {
     }
 }
 
-/// The query sampler of observation `dataset_index`: the trainer's default with the model's
-/// clamp, seeded with the dataset index (host and device draw the same queries).
+/// The query sampler of observation `dataset_index`: the model's sampler and clamp (what its
+/// training drew), seeded with the dataset index (host and device draw the same queries).
+/// An image model gets the default sampler with clamp 0 (it draws no queries).
 pub fn query_settings(model: &Model<'_>, dataset_index: u32) -> QuerySettings {
-    let clamp = match model.config().input {
-        InputKind::PointCloud { udf_clamp } => udf_clamp,
-        InputKind::Image { .. } => 0.0,
+    let (sampler, clamp) = match model.config().input {
+        InputKind::PointCloud { udf_clamp, sampler } => (sampler, udf_clamp),
+        InputKind::Image { .. } => (QuerySampler::DEFAULT, 0.0),
     };
-    QuerySettings::trainer_default(clamp, u64::from(dataset_index))
+    QuerySettings::new(&sampler, clamp, u64::from(dataset_index))
 }
 
 /// What step 6 found.

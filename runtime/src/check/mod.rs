@@ -213,9 +213,10 @@ pub const fn render_kind(input: &InputKind) -> RenderKind {
 ///
 /// ```
 /// use hyperinr_runtime::check::render_points;
-/// use hyperinr_shared::InputKind;
+/// use hyperinr_shared::{InputKind, QuerySampler};
 /// assert_eq!(render_points(&InputKind::Image { width: 28, height: 28 }), 784);
-/// assert_eq!(render_points(&InputKind::PointCloud { udf_clamp: 0.1 }), 512);
+/// let cloud = InputKind::PointCloud { udf_clamp: 0.1, sampler: QuerySampler::DEFAULT };
+/// assert_eq!(render_points(&cloud), 512);
 /// ```
 pub const fn render_points(input: &InputKind) -> usize {
     match input {

@@ -195,7 +195,7 @@ pub fn reconstruction_signature(model: &Model<'_>, latent: &[f32]) -> Result<Vec
             model.render_image(&w, &mut px, &mut scratch)?;
             Ok(px.into_iter().map(|v| v.clamp(0.0, 1.0)).collect())
         }
-        hyperinr_shared::InputKind::PointCloud { udf_clamp } => {
+        hyperinr_shared::InputKind::PointCloud { udf_clamp, .. } => {
             let probes = crate::data::samples::cube_probes(crate::eval::UDF_PROBES);
             crate::eval::model_udf_at(model, latent, &probes, udf_clamp)
         }

@@ -13,6 +13,7 @@ use crate::train::TrainingConfig;
 use anyhow::{anyhow, bail, Result};
 use hyperinr_data::Split;
 use hyperinr_runtime::Model;
+use hyperinr_shared::QuerySampler;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Clone)]
@@ -71,18 +72,25 @@ pub(crate) fn open_model<'a>(bytes: &'a [u8], path: &Path, dataset: &str) -> Res
     Ok(model)
 }
 
-/// How the model's training run observed shapes (from its provenance; defaults otherwise,
-/// with the file's clamp).
+/// How the model's training run observed shapes: the query sampler and clamp the file
+/// records, the query count from its provenance. A file written before the sampler was
+/// recorded reads as the default sampler; for one whose training drew another, the
+/// provenance's sampler is taken (what burn's fit has always used for such files).
 pub(crate) fn model_udf(model: &Model<'_>) -> UdfConfig {
     let from_run = TrainingConfig::from_json(model.file().provenance.training_config.as_bytes())
         .ok()
         .and_then(|c| c.udf);
     match (from_run, model.config().input) {
-        (Some(u), _) => u,
-        (None, hyperinr_shared::InputKind::PointCloud { udf_clamp }) => {
-            UdfConfig::new().with_clamp(udf_clamp)
+        (Some(u), hyperinr_shared::InputKind::PointCloud { sampler, .. })
+            if sampler == QuerySampler::DEFAULT =>
+        {
+            u
         }
-        (None, _) => UdfConfig::new(),
+        (run, hyperinr_shared::InputKind::PointCloud { udf_clamp, sampler }) => run
+            .unwrap_or_else(UdfConfig::new)
+            .with_clamp(udf_clamp)
+            .with_query_sampler(&sampler),
+        (run, hyperinr_shared::InputKind::Image { .. }) => run.unwrap_or_else(UdfConfig::new),
     }
 }
 

@@ -40,9 +40,12 @@ pub fn export(a: ExportArgs) -> Result<()> {
         std::fs::read_to_string(run.0.join("data.sha256")).unwrap_or_else(|_| "unknown".into());
     let (input, golden_coords) = if config.dataset.is_shapes() {
         let coords = crate::data::samples::cube_probes(16);
-        let clamp = config.udf_or_default().clamp;
+        let udf = config.udf_or_default();
         (
-            hyperinr_shared::InputKind::PointCloud { udf_clamp: clamp },
+            hyperinr_shared::InputKind::PointCloud {
+                udf_clamp: udf.clamp,
+                sampler: udf.query_sampler()?,
+            },
             coords,
         )
     } else {

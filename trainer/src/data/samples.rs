@@ -13,6 +13,7 @@ use burn::config::Config;
 use hyperinr_data::clouds::{load_point_clouds, PointCloudSet, MODELNET10_CLASSES};
 use hyperinr_data::fashion::{load_fashion_mnist, ImageSet, FASHION_CLASSES};
 use hyperinr_data::Split;
+use hyperinr_shared::QuerySampler;
 use std::path::Path;
 
 /// The datasets the CLI knows.
@@ -108,6 +109,33 @@ impl UdfConfig {
             uniform_fraction: self.uniform_fraction,
             bound: self.bound,
             clamp: self.clamp,
+        }
+    }
+
+    /// The sampler as the model file records it (`InputKind::PointCloud`); the file holds
+    /// exactly three σ, which the runtime's `udf_queries` takes in turn as the trainer does.
+    pub fn query_sampler(&self) -> Result<QuerySampler> {
+        let sigmas: [f32; 3] = self.sigmas.as_slice().try_into().map_err(|_| {
+            anyhow!(
+                "the model file records exactly three near-surface σ, this run has {} ({:?})",
+                self.sigmas.len(),
+                self.sigmas
+            )
+        })?;
+        Ok(QuerySampler {
+            sigmas,
+            uniform_fraction: self.uniform_fraction,
+            bound: self.bound,
+        })
+    }
+
+    /// This configuration with `sampler`'s σ, uniform share and bound.
+    pub fn with_query_sampler(self, sampler: &QuerySampler) -> Self {
+        UdfConfig {
+            sigmas: sampler.sigmas.to_vec(),
+            uniform_fraction: sampler.uniform_fraction,
+            bound: sampler.bound,
+            ..self
         }
     }
 }
@@ -371,6 +399,34 @@ pub fn load_samples(
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn the_file_records_the_runs_sampler_and_gives_it_back() {
+        let run = UdfConfig::new()
+            .with_uniform_fraction(0.8)
+            .with_clamp(0.2)
+            .with_queries(1024);
+        let sampler = run.query_sampler().unwrap();
+        assert_eq!(sampler.sigmas, [0.01, 0.03, 0.1]);
+        assert_eq!((sampler.uniform_fraction, sampler.bound), (0.8, 1.1));
+        // The default run records the default sampler (written as before: variant 1).
+        assert_eq!(
+            UdfConfig::new().query_sampler().unwrap(),
+            QuerySampler::DEFAULT
+        );
+        // Read back onto another configuration, the query count and clamp stay its own.
+        let back = UdfConfig::new().with_query_sampler(&sampler);
+        assert_eq!(back.sigmas, run.sigmas);
+        assert_eq!(back.uniform_fraction, 0.8);
+        assert_eq!((back.queries, back.clamp), (2048, 0.1));
+        // The file holds three σ; another count is refused, naming it.
+        let err = UdfConfig::new()
+            .with_sigmas(vec![0.01, 0.1])
+            .query_sampler()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("three") && err.contains("has 2"), "{err}");
+    }
 
     fn shapes() -> Samples {
         let cloud = |s: f32| -> Vec<f32> {

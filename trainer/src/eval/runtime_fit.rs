@@ -52,14 +52,16 @@ pub fn settings_for(
     Ok(settings)
 }
 
-/// Refuses a shape model trained with another query sampler than the runtime's.
+/// Refuses a shape model whose training drew queries with another sampler than the one its
+/// file records.
 ///
-/// The model file records the UDF's clamp but not how the training drew its queries; the
-/// runtime (and the firmware) draw with the trainer's default sampler. A model trained with,
-/// say, 80 % uniform queries would be fitted on queries unlike its training ones, and the
+/// The runtime (and the firmware) draw a new shape's queries with the file's sampler
+/// (`InputKind::PointCloud`). Files written before the sampler was recorded read as the
+/// default sampler (20 % uniform) whatever their training drew: a model trained with, say,
+/// 80 % uniform queries would be fitted on queries unlike its training ones, and the
 /// latents would not come from the distribution its classifier was trained on (ModelNet40,
 /// 2026-12-07: 0.72 against 0.93 for burn's fit on the first 300 test shapes). Its
-/// provenance records the sampler, which burn's fit uses.
+/// provenance records the sampler, which burn's fit uses for such a file.
 pub fn check_runtime_sampler(model: &Model<'_>) -> Result<()> {
     if !matches!(model.config().input, InputKind::PointCloud { .. }) {
         return Ok(());
@@ -73,9 +75,10 @@ pub fn check_runtime_sampler(model: &Model<'_>) -> Result<()> {
     {
         bail!(
             "--engine runtime: the model was trained on queries with σ {:?} and {} % uniform \
-             in ±{} (its provenance), but the runtime's fitter draws σ {:?} and {} % uniform \
-             in ±{}, and the model file cannot yet record another sampler: fit with \
-             `--engine burn`, which reads the training's sampler",
+             in ±{} (its provenance), but the file records σ {:?} and {} % uniform in ±{}, \
+             which the runtime's fitter draws (the file predates recorded samplers): \
+             re-export it from its run with `hyperinr export`, or fit with `--engine burn`, \
+             which reads the training's sampler",
             trained.sigmas,
             trained.uniform_fraction * 100.0,
             trained.bound,

@@ -16,6 +16,7 @@ use hyperinr_shared::layout::siren_param_count;
 use hyperinr_shared::write::{f32_bytes, i8_bytes, u32_bytes};
 use hyperinr_shared::{
     Classifier, F32Slice, FitSettings, GoldenVector, HyperActivation, I8Slice, InputKind,
+    QuerySampler,
     LatentStore, ModelConfig, ModelFile, Provenance, QuantLinear, Split, U32Slice, MAX_GOLDEN,
 };
 
@@ -268,7 +269,10 @@ const SPECS: &[Spec] = &[
     // Point cloud, deeper networks everywhere.
     Spec {
         name: "points-3d",
-        input: InputKind::PointCloud { udf_clamp: 0.1 },
+        input: InputKind::PointCloud {
+            udf_clamp: 0.1,
+            sampler: QuerySampler::DEFAULT,
+        },
         latent_dim: 6,
         hyper_hidden: &[10, 10],
         activation: HyperActivation::Relu,
@@ -285,7 +289,10 @@ const SPECS: &[Spec] = &[
     // Point cloud, linear SIREN (no hidden layer), empty latent store.
     Spec {
         name: "points-linear",
-        input: InputKind::PointCloud { udf_clamp: 0.25 },
+        input: InputKind::PointCloud {
+            udf_clamp: 0.25,
+            sampler: QuerySampler::DEFAULT,
+        },
         latent_dim: 3,
         hyper_hidden: &[4],
         activation: HyperActivation::Relu,
@@ -316,10 +323,17 @@ const SPECS: &[Spec] = &[
         points: 1,
         seed: 5,
     },
-    // The widest SIREN output.
+    // The widest SIREN output; a sampler of its own (`InputKind` variant 2 on the wire).
     Spec {
         name: "points-out16",
-        input: InputKind::PointCloud { udf_clamp: 1.0 },
+        input: InputKind::PointCloud {
+            udf_clamp: 1.0,
+            sampler: QuerySampler {
+                sigmas: [0.005, 0.02, 0.2],
+                uniform_fraction: 0.8,
+                bound: 1.0,
+            },
+        },
         latent_dim: 2,
         hyper_hidden: &[4],
         activation: HyperActivation::Relu,
@@ -370,7 +384,10 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "points-leaky-linear",
-        input: InputKind::PointCloud { udf_clamp: 0.1 },
+        input: InputKind::PointCloud {
+            udf_clamp: 0.1,
+            sampler: QuerySampler::DEFAULT,
+        },
         latent_dim: 4,
         hyper_hidden: &[8, 8],
         activation: HyperActivation::LeakyRelu,
