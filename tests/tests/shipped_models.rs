@@ -1,4 +1,5 @@
-//! The shipped model files are format version 2. The shape models shipped until issue 20
+//! The shipped model files are format version 2, but for a shape model trained with another
+//! query sampler than the default, which records it (version 3). The shape models shipped until issue 20
 //! were converted losslessly from version 1 by `hyperinr upgrade` (2026-12-02): ReLU φ
 //! without a linear path, the fit settings the stored latents were fitted with, golden
 //! vectors that reproduce. On 2026-12-06 the training configuration in their provenance,
@@ -16,7 +17,7 @@
 
 use hyperinr_runtime::{Model, WorkspaceBuf};
 use hyperinr_shared::crc32::crc32;
-use hyperinr_shared::{upgrade, FitSettings, HyperActivation, ModelFile};
+use hyperinr_shared::{upgrade, FitSettings, HyperActivation, InputKind, ModelFile};
 use hyperinr_tests::firmware::workspace_root;
 
 /// (file, length and CRC-32 of the version-1 file it was converted from).
@@ -83,18 +84,20 @@ const FIT_RECIPE: FitSettings = FitSettings { steps: 100, ..FIT };
 /// Every model trained with the recipe (`docs/recipe.md`): SiLU φ with a linear path, the
 /// stored latents fitted as the file records — FashionMNIST with [`FIT_RECIPE`]'s 100 steps,
 /// the shape models of issue 20 (`scripts/shape-final.sh`, `scripts/shape-candidate.sh`)
-/// with [`FIT`]'s 30 — one stored latent per test sample (the MCU file: the first 1,000).
+/// with [`FIT`]'s 30 — one stored latent per test sample (the MCU file: the first 1,000);
+/// a shape model records the query sampler of its training run (its provenance), in
+/// version 3 when that is not the default.
 #[test]
 fn recipe_models_record_the_recipe_and_have_no_version_1_form() {
     let root = workspace_root();
-    for (path, latents, fit) in [
-        ("models/fashion-mnist.hinr", 10_000, FIT_RECIPE),
-        ("models/fashion-mnist-mcu.hinr", 1_000, FIT_RECIPE),
-        ("models/modelnet10.hinr", 908, FIT),
-        ("models/modelnet40.hinr", 2_468, FIT),
+    for (path, latents, fit, version, uniform) in [
+        ("models/fashion-mnist.hinr", 10_000, FIT_RECIPE, 2u16, None),
+        ("models/fashion-mnist-mcu.hinr", 1_000, FIT_RECIPE, 2, None),
+        ("models/modelnet10.hinr", 908, FIT, 2, Some("0.2")),
+        ("models/modelnet40.hinr", 2_468, FIT, 3, Some("0.8")),
     ] {
         let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert_eq!(&bytes[4..6], &2u16.to_le_bytes(), "{path}: version");
+        assert_eq!(&bytes[4..6], &version.to_le_bytes(), "{path}: version");
         let model = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(model.hyper_activation(), HyperActivation::Silu, "{path}");
         assert!(model.linear_path().is_some(), "{path}");
@@ -103,5 +106,20 @@ fn recipe_models_record_the_recipe_and_have_no_version_1_form() {
         let mut ws = WorkspaceBuf::new(&model);
         assert_eq!(model.self_test(&mut ws.workspace()), Ok(4), "{path}");
         assert!(upgrade::encode_v1(model.file()).is_err(), "{path}");
+        let config = model.file().provenance.training_config;
+        match (model.config().input, uniform) {
+            (InputKind::PointCloud { sampler, .. }, Some(share)) => {
+                assert_eq!(sampler.uniform_fraction.to_string(), share, "{path}");
+                assert_eq!(sampler.sigmas, [0.01, 0.03, 0.1], "{path}");
+                assert_eq!(sampler.bound, 1.1, "{path}");
+                let recorded = format!("\"uniform_fraction\": {share}");
+                assert!(
+                    config.contains(&recorded),
+                    "{path}: provenance lacks {recorded}"
+                );
+            }
+            (InputKind::Image { .. }, None) => {}
+            (input, _) => panic!("{path}: unexpected input {input:?}"),
+        }
     }
 }

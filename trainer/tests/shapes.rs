@@ -183,11 +183,14 @@ fn surface_search_bench_compares_the_two_paths() {
 /// ModelNet40 file: 80 % uniform queries) and says why, while burn's fit, which reads the
 /// sampler from the file's provenance, classifies the same cloud; a model trained with the
 /// default sampler (the shipped ModelNet10 file) fits on the runtime.
+/// The runtime's fitter draws a new shape's queries with the sampler its file records
+/// (format version 3). A file written before samplers were recorded reads as the default
+/// sampler whatever its training drew; `--engine runtime` refuses such a file, naming both.
 #[test]
-fn runtime_fitting_refuses_a_model_trained_with_another_sampler() {
+fn runtime_fitting_draws_the_files_sampler_and_refuses_a_file_without_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cloud = data().join("chair/test/chair_0890.npy");
-    let classify = |model: &str, engine: &str| {
+    let classify = |model: &Path, engine: &str| {
         Command::new(BIN)
             .args([
                 "classify",
@@ -197,26 +200,43 @@ fn runtime_fitting_refuses_a_model_trained_with_another_sampler() {
                 engine,
                 "--model",
             ])
-            .arg(root.join(model))
+            .arg(model)
             .arg("--input")
             .arg(&cloud)
             .output()
             .unwrap()
     };
-    let refused = classify("models/modelnet40.hinr", "runtime");
+    // The shipped ModelNet40 file, trained with 80 % uniform queries, as a file from before
+    // samplers were recorded: its config says the default sampler, its provenance 80 %.
+    let shipped = std::fs::read(root.join("models/modelnet40.hinr")).unwrap();
+    let mut file = hyperinr_shared::ModelFile::parse(&shipped).unwrap();
+    let hyperinr_shared::InputKind::PointCloud { sampler, .. } = &mut file.config.input else {
+        panic!("not a shape model")
+    };
+    assert_eq!(
+        sampler.uniform_fraction, 0.8,
+        "the shipped file records its sampler"
+    );
+    *sampler = hyperinr_shared::QuerySampler::DEFAULT;
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = dir.path().join("legacy.hinr");
+    std::fs::write(&legacy, file.to_bytes().unwrap()).unwrap();
+    let refused = classify(&legacy, "runtime");
     assert_eq!(refused.status.code(), Some(1));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
         err.contains("80 % uniform")
             && err.contains("20 % uniform")
+            && err.contains("hyperinr export")
             && err.contains("--engine burn"),
         "{err}"
     );
     for (model, engine) in [
+        ("models/modelnet40.hinr", "runtime"),
         ("models/modelnet40.hinr", "burn"),
         ("models/modelnet10.hinr", "runtime"),
     ] {
-        let out = classify(model, engine);
+        let out = classify(&root.join(model), engine);
         assert!(
             out.status.success() && String::from_utf8_lossy(&out.stdout).contains("confidence"),
             "{model} {engine}: {}",
