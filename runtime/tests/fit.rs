@@ -653,6 +653,19 @@ fn shape_queries_follow_the_sampler_the_file_records() {
     rewritten[4] = 2;
     assert_eq!(Model::from_bytes(&rewritten).err(), mismatch(2, 3));
     rewritten[4] = 3;
+    // Every single-bit flip in the header and the first 240 payload bytes (the config, its
+    // sampler included, ≈ 150 bytes here), with the CRC repaired: an error or a model that
+    // writes again, never a panic.
+    for at in 4..256 {
+        for bit in 0..8 {
+            let mut flipped = rewritten.clone();
+            flipped[at] ^= 1 << bit;
+            let crc = hyperinr_shared::crc32::crc32(&flipped[16..]);
+            flipped[12..16].copy_from_slice(&crc.to_le_bytes());
+            let rewrites = Model::from_bytes(&flipped).map(|m| m.file().to_bytes().is_ok());
+            assert!(rewrites.unwrap_or(true), "byte {at} bit {bit}");
+        }
+    }
     let mut old = blob.clone();
     old[4] = 3;
     assert_eq!(Model::from_bytes(&old).err(), mismatch(3, 2));
