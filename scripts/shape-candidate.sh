@@ -8,6 +8,7 @@
 #   env: DATASET (modelnet10), M (data folder), HYPERINR (binary; default
 #        /tmp/hyperinr-search/hyperinr, a copy that a rebuild cannot change under a run),
 #        EPOCHS1 (120: epochs at lr 1e-3 / 1e-2), EPOCHS2 (150: total after 3e-4 / 5e-3),
+#        QUERIES (1024: query points per shape and step),
 #        FIT_STEPS (30), FIT_FLAGS (more `fit --split train` flags, e.g. `--augment 2`),
 #        CLF_FLAGS (classifier flags; the recipe's --input-noise 0.2 comes first),
 #        TRAIN_LATENTS (train), FROM (reuse candidate FROM's trained φ: skip training).
@@ -29,7 +30,7 @@ if [ -n "${FROM:-}" ]; then
   FLAGS="(phi of $FROM)"
 else
   FLAGS="$*"
-  $H train --dataset "$DATASET" --data "$M" --run "$R" --epochs "$EPOCHS1" --batch 32 --queries 1024 \
+  $H train --dataset "$DATASET" --data "$M" --run "$R" --epochs "$EPOCHS1" --batch 32 --queries "${QUERIES:-1024}" \
     --backend flex --hyper-activation silu --linear-path --quiet "$@" 2> "$R/train.log"
   if [ "$EPOCHS2" -gt "$EPOCHS1" ]; then
     $H train --dataset "$DATASET" --data "$M" --run "$R" --epochs "$EPOCHS2" --batch 32 --backend flex \

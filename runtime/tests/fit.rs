@@ -617,59 +617,18 @@ mod damaged {
 fn shape_queries_follow_the_sampler_the_file_records() {
     use hyperinr_runtime::check::query_settings;
     use hyperinr_shared::{ModelFile, QuerySampler};
-    // The board's shape model was trained with the default sampler: variant 1 on the wire.
-    let blob = shipped("modelnet10.hinr");
-    let model = Model::from_bytes(&blob).unwrap();
+    // The board's shape model was trained with 80 % uniform queries: it records them, which
+    // takes format version 3 (variant 2 on the wire), and the runtime draws them.
+    let recorded = shipped("modelnet10.hinr");
+    let model = Model::from_bytes(&recorded).unwrap();
     let InputKind::PointCloud { udf_clamp, sampler } = model.config().input else {
         panic!("not a shape model")
     };
-    assert_eq!(sampler, QuerySampler::DEFAULT);
-    assert_eq!(
-        query_settings(&model, 9),
-        QuerySettings::trainer_default(udf_clamp, 9)
-    );
-    // The same model recording 80 % uniform queries in ±1: 20 more bytes (variant 2), and
-    // the runtime draws what the file says.
     let wide = QuerySampler {
-        sigmas: [0.01, 0.03, 0.1],
         uniform_fraction: 0.8,
-        bound: 1.0,
+        ..QuerySampler::DEFAULT
     };
-    let mut file = ModelFile::parse(&blob).unwrap();
-    file.config.input = InputKind::PointCloud {
-        udf_clamp,
-        sampler: wide,
-    };
-    let mut rewritten = file.to_bytes().unwrap();
-    assert_eq!(rewritten.len(), blob.len() + 20);
-    // Version 3: a version-2 reader rejects it at the header instead of at the config. One
-    // version per model: either header on the other file is an error.
-    assert_eq!((blob[4], rewritten[4]), (2, 3));
-    let mismatch = |declared, content| {
-        Some(Error::Format(
-            hyperinr_shared::FormatError::VersionMismatch { declared, content },
-        ))
-    };
-    rewritten[4] = 2;
-    assert_eq!(Model::from_bytes(&rewritten).err(), mismatch(2, 3));
-    rewritten[4] = 3;
-    // Every single-bit flip in the header and the first 240 payload bytes (the config, its
-    // sampler included, ≈ 150 bytes here), with the CRC repaired: an error or a model that
-    // writes again, never a panic.
-    for at in 4..256 {
-        for bit in 0..8 {
-            let mut flipped = rewritten.clone();
-            flipped[at] ^= 1 << bit;
-            let crc = hyperinr_shared::crc32::crc32(&flipped[16..]);
-            flipped[12..16].copy_from_slice(&crc.to_le_bytes());
-            let rewrites = Model::from_bytes(&flipped).map(|m| m.file().to_bytes().is_ok());
-            assert!(rewrites.unwrap_or(true), "byte {at} bit {bit}");
-        }
-    }
-    let mut old = blob.clone();
-    old[4] = 3;
-    assert_eq!(Model::from_bytes(&old).err(), mismatch(3, 2));
-    let model = Model::from_bytes(&rewritten).unwrap();
+    assert_eq!((sampler, udf_clamp, recorded[4]), (wide, 0.2, 3));
     let s = query_settings(&model, 9);
     assert_eq!(s, QuerySettings::new(&wide, udf_clamp, 9));
     let cloud: Vec<f32> = (0..64)
@@ -682,9 +641,49 @@ fn shape_queries_follow_the_sampler_the_file_records() {
     let (mut coords, mut targets) = (vec![0.0f32; 3 * 100], vec![0.0f32; 100]);
     udf_queries(F32Slice::new(&bytes), &s, &mut coords, &mut targets).unwrap();
     assert_eq!(s.uniform_count(100), 80);
-    // The last 80 queries are uniform in ±1 (the default's cube is ±1.1); of the first 20,
-    // those drawn with σ = 0.01 (every third) lie on the cloud.
-    assert!(coords[3 * 20..].iter().all(|v| v.abs() <= 1.0));
-    assert!(coords[3 * 20..].iter().any(|v| v.abs() > 0.9));
+    // The last 80 queries are uniform in ±1.1, the first 20 near the cloud (those drawn with
+    // σ = 0.01, every third, on it).
+    assert!(coords[3 * 20..].iter().all(|v| v.abs() <= 1.1));
+    assert!(coords[3 * 20..].iter().any(|v| v.abs() > 1.0));
     assert!(targets[..20].iter().step_by(3).all(|&t| t < 0.05));
+    // The same model with the default sampler: 20 bytes fewer (variant 1), version 2, the
+    // default draw.
+    let mut file = ModelFile::parse(&recorded).unwrap();
+    file.config.input = InputKind::PointCloud {
+        udf_clamp,
+        sampler: QuerySampler::DEFAULT,
+    };
+    let default = file.to_bytes().unwrap();
+    assert_eq!((default.len() + 20, default[4]), (recorded.len(), 2));
+    let model = Model::from_bytes(&default).unwrap();
+    assert_eq!(
+        query_settings(&model, 9),
+        QuerySettings::trainer_default(udf_clamp, 9)
+    );
+    // One version per model: either header on the other file is an error (a version-2
+    // reader rejects the recorded sampler at the header, not at the config).
+    let mismatch = |declared, content| {
+        Some(Error::Format(
+            hyperinr_shared::FormatError::VersionMismatch { declared, content },
+        ))
+    };
+    let mut new = recorded.clone();
+    new[4] = 2;
+    assert_eq!(Model::from_bytes(&new).err(), mismatch(2, 3));
+    let mut old = default.clone();
+    old[4] = 3;
+    assert_eq!(Model::from_bytes(&old).err(), mismatch(3, 2));
+    // Every single-bit flip in the header and the first 240 payload bytes (the config, its
+    // sampler included, ≈ 150 bytes here), with the CRC repaired: an error or a model that
+    // writes again, never a panic.
+    for at in 4..256 {
+        for bit in 0..8 {
+            let mut flipped = recorded.clone();
+            flipped[at] ^= 1 << bit;
+            let crc = hyperinr_shared::crc32::crc32(&flipped[16..]);
+            flipped[12..16].copy_from_slice(&crc.to_le_bytes());
+            let rewrites = Model::from_bytes(&flipped).map(|m| m.file().to_bytes().is_ok());
+            assert!(rewrites.unwrap_or(true), "byte {at} bit {bit}");
+        }
+    }
 }

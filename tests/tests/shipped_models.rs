@@ -93,7 +93,7 @@ fn recipe_models_record_the_recipe_and_have_no_version_1_form() {
     for (path, latents, fit, version, uniform) in [
         ("models/fashion-mnist.hinr", 10_000, FIT_RECIPE, 2u16, None),
         ("models/fashion-mnist-mcu.hinr", 1_000, FIT_RECIPE, 2, None),
-        ("models/modelnet10.hinr", 908, FIT, 2, Some("0.2")),
+        ("models/modelnet10.hinr", 908, FIT, 3, Some("0.8")),
         ("models/modelnet40.hinr", 2_468, FIT, 3, Some("0.8")),
     ] {
         let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
