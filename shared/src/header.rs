@@ -134,8 +134,10 @@ impl Header {
         ))
     }
 
-    /// The 16 header bytes for `payload`, of version [`FORMAT_VERSION`] (a model file's
-    /// writer uses [`Header::encode_version`] with the model's own version).
+    /// The 16 header bytes for `payload`, of version [`FORMAT_VERSION`]. A model whose
+    /// oldest version is 2 is rejected under it (`VersionMismatch`): a model file's writer,
+    /// or a test re-framing an existing payload, uses [`Header::encode_version`] with the
+    /// model's own version ([`crate::ModelFile::format_version`]).
     ///
     /// ```
     /// let h = hyperinr_shared::Header::encode(b"abc");

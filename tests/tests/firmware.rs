@@ -61,7 +61,8 @@ fn inconsistent_blob() -> Vec<u8> {
     for at in payload_start..payload_start + 256 {
         let mut payload = good[payload_start..].to_vec();
         payload[at - payload_start] ^= 0x01;
-        let mut blob = hyperinr_shared::Header::encode(&payload).to_vec();
+        let version = u16::from_le_bytes([good[4], good[5]]);
+        let mut blob = hyperinr_shared::Header::encode_version(&payload, version).to_vec();
         blob.extend_from_slice(&payload);
         let invalid = matches!(
             Model::from_bytes(&blob),

@@ -546,7 +546,9 @@ fn model_flipped_byte_with_a_matching_crc() {
     for &at in &positions {
         let mut payload = good[16..].to_vec();
         payload[at - 16] ^= 0x01;
-        let mut bytes = hyperinr_shared::Header::encode(&payload).to_vec();
+        // The file's own version: another would be rejected at the header.
+        let version = u16::from_le_bytes([good[4], good[5]]);
+        let mut bytes = hyperinr_shared::Header::encode_version(&payload, version).to_vec();
         bytes.extend_from_slice(&payload);
         let (_dir, path) = model_file(&bytes);
         let out = inspect(&path);
