@@ -30,6 +30,7 @@ if [ -n "${FROM:-}" ]; then
   FLAGS="(phi of $FROM)"
 else
   FLAGS="$*"
+  [ "${QUERIES:-1024}" = 1024 ] || FLAGS="--queries $QUERIES $FLAGS"
   $H train --dataset "$DATASET" --data "$M" --run "$R" --epochs "$EPOCHS1" --batch 32 --queries "${QUERIES:-1024}" \
     --backend flex --hyper-activation silu --linear-path --quiet "$@" 2> "$R/train.log"
   if [ "$EPOCHS2" -gt "$EPOCHS1" ]; then
