@@ -69,7 +69,7 @@ impl QuerySampler {
 /// assert_eq!(postcard::from_bytes::<InputKind>(bytes).unwrap(), wide);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(from = "InputKindWire", into = "InputKindWire")]
+#[serde(try_from = "InputKindWire", into = "InputKindWire")]
 pub enum InputKind {
     /// A grayscale image; coordinates are pixel centres `(2i+1)/n − 1` in `[-1, 1]²`
     /// (x = column, y = row), the output is intensity in `[0, 1]`.
@@ -106,18 +106,25 @@ enum InputKindWire {
     },
 }
 
-impl From<InputKindWire> for InputKind {
-    fn from(wire: InputKindWire) -> Self {
-        match wire {
+/// Variant 2 carrying the default sampler is refused (a decode error): every model has one
+/// encoding, and variant 2 only in format version 3.
+impl TryFrom<InputKindWire> for InputKind {
+    type Error = &'static str;
+
+    fn try_from(wire: InputKindWire) -> Result<Self, Self::Error> {
+        Ok(match wire {
             InputKindWire::Image { width, height } => InputKind::Image { width, height },
             InputKindWire::DefaultPointCloud { udf_clamp } => InputKind::PointCloud {
                 udf_clamp,
                 sampler: QuerySampler::DEFAULT,
             },
+            InputKindWire::PointCloud { sampler, .. } if sampler == QuerySampler::DEFAULT => {
+                return Err("the default query sampler is written as variant 1")
+            }
             InputKindWire::PointCloud { udf_clamp, sampler } => {
                 InputKind::PointCloud { udf_clamp, sampler }
             }
-        }
+        })
     }
 }
 

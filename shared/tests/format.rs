@@ -663,6 +663,16 @@ fn point_cloud_input_keeps_old_bytes_for_the_default_sampler() {
         }
     );
     assert!(postcard::from_bytes::<InputKind>(&[3, 0, 0, 0, 0]).is_err());
+    // Variant 2 holding the default sampler is not an encoding of anything (variant 1 is).
+    let default_as_2: Vec<u8> = [2u8]
+        .into_iter()
+        .chain(
+            [0.1f32, 0.01, 0.03, 0.1, 0.2, 1.1]
+                .iter()
+                .flat_map(|f| f.to_le_bytes()),
+        )
+        .collect();
+    assert!(postcard::from_bytes::<InputKind>(&default_as_2).is_err());
 }
 
 #[test]
