@@ -231,6 +231,26 @@ fn runtime_fitting_draws_the_files_sampler_and_refuses_a_file_without_it() {
             && err.contains("--engine burn"),
         "{err}"
     );
+    // `inspect` names both samplers.
+    for (model, sampler) in [
+        (
+            root.join("models/modelnet40.hinr"),
+            "σ 0.01 / 0.03 / 0.1 near the surface, 80 % uniform in ±1.1)",
+        ),
+        (legacy.clone(), "20 % uniform in ±1.1 (the default sampler)"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("inspect")
+            .arg(&model)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("point cloud, UDF clamped at 0.2; queries:")
+                && stdout.contains(sampler),
+            "{stdout}"
+        );
+    }
     for (model, engine) in [
         ("models/modelnet40.hinr", "runtime"),
         ("models/modelnet40.hinr", "burn"),

@@ -23,7 +23,7 @@ pub fn inspect(a: InspectArgs) -> Result<()> {
     let model = Model::from_bytes(&bytes).with_context(|| a.model.display().to_string())?;
     let f = model.file();
     let c = &f.config;
-    println!("dataset: {} ({:?})", c.dataset, c.input);
+    println!("dataset: {} ({})", c.dataset, describe_input(&c.input));
     println!(
         "latent {} → hypernet {:?} → {} SIREN params; SIREN {}-{:?}-{}, ω0 {}",
         c.latent_dim,
@@ -85,4 +85,25 @@ pub fn inspect(a: InspectArgs) -> Result<()> {
         Err(e) => bail!("{}: self-test failed: {e}", a.model.display()),
     }
     Ok(())
+}
+
+/// What the SIREN's coordinates are, and for a shape how its queries are drawn.
+fn describe_input(input: &hyperinr_shared::InputKind) -> String {
+    match input {
+        hyperinr_shared::InputKind::Image { width, height } => format!("image {width}×{height}"),
+        hyperinr_shared::InputKind::PointCloud { udf_clamp, sampler } => {
+            let [s0, s1, s2] = sampler.sigmas;
+            format!(
+                "point cloud, UDF clamped at {udf_clamp}; queries: σ {s0} / {s1} / {s2} near the \
+                 surface, {} % uniform in ±{}{}",
+                sampler.uniform_fraction * 100.0,
+                sampler.bound,
+                if *sampler == hyperinr_shared::QuerySampler::DEFAULT {
+                    " (the default sampler)"
+                } else {
+                    ""
+                }
+            )
+        }
+    }
 }
