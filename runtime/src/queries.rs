@@ -66,12 +66,9 @@ impl SplitMix64 {
 /// the trainer's `UdfConfig`), its clamp and a seed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QuerySettings {
-    /// Noise standard deviations of near-surface queries, taking turns.
-    pub sigmas: [f32; 3],
-    /// Share of uniform queries (they come last), 0..=1.
-    pub uniform_fraction: f32,
-    /// Half the side of the cube of uniform queries.
-    pub bound: f32,
+    /// Near-surface σ (taking turns), the share of uniform queries (they come last) and
+    /// their cube.
+    pub sampler: QuerySampler,
     /// Distances above this are clamped to it (the model file's `udf_clamp`).
     pub clamp: f32,
     /// Seed of the generator.
@@ -82,15 +79,8 @@ impl QuerySettings {
     /// The trainer's default sampler (σ 0.01, 0.03, 0.1; 20 % uniform in `[-1.1, 1.1]³`)
     /// with clamp `clamp` and seed `seed`.
     pub const fn trainer_default(clamp: f32, seed: u64) -> Self {
-        Self::new(&QuerySampler::DEFAULT, clamp, seed)
-    }
-
-    /// `sampler` with clamp `clamp` and seed `seed`.
-    pub const fn new(sampler: &QuerySampler, clamp: f32, seed: u64) -> Self {
         QuerySettings {
-            sigmas: sampler.sigmas,
-            uniform_fraction: sampler.uniform_fraction,
-            bound: sampler.bound,
+            sampler: QuerySampler::DEFAULT,
             clamp,
             seed,
         }
@@ -98,7 +88,7 @@ impl QuerySettings {
 
     /// Uniform queries among `count` (rounded to nearest, as the trainer).
     pub fn uniform_count(&self, count: usize) -> usize {
-        let n = (count as f32 * self.uniform_fraction + 0.5) as usize;
+        let n = (count as f32 * self.sampler.uniform_fraction + 0.5) as usize;
         n.min(count)
     }
 }
@@ -142,7 +132,7 @@ pub fn udf_queries(
     let near = count - settings.uniform_count(count);
     for (j, q) in coords.chunks_exact_mut(3).enumerate() {
         if j < near {
-            let sigma = settings.sigmas.get(j % 3).copied().unwrap_or(0.0);
+            let sigma = settings.sampler.sigmas.get(j % 3).copied().unwrap_or(0.0);
             let p = rng.below(points as u32) as usize;
             for (k, c) in q.iter_mut().enumerate() {
                 let v = cloud.get(3 * p + k).unwrap_or(f32::NAN);
@@ -150,7 +140,7 @@ pub fn udf_queries(
             }
         } else {
             for c in q.iter_mut() {
-                *c = (2.0 * rng.uniform() - 1.0) * settings.bound;
+                *c = (2.0 * rng.uniform() - 1.0) * settings.sampler.bound;
             }
         }
     }

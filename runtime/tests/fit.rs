@@ -235,7 +235,11 @@ fn point_gradient_matches_central_differences_on_the_shape_model() {
     };
     udf_queries(
         F32Slice::new(&cloud_bytes),
-        &QuerySettings::new(&sampler, udf_clamp, 5),
+        &QuerySettings {
+            sampler,
+            clamp: udf_clamp,
+            seed: 5,
+        },
         &mut coords,
         &mut targets,
     )
@@ -630,7 +634,14 @@ fn shape_queries_follow_the_sampler_the_file_records() {
     };
     assert_eq!((sampler, udf_clamp, recorded[4]), (wide, 0.2, 3));
     let s = query_settings(&model, 9);
-    assert_eq!(s, QuerySettings::new(&wide, udf_clamp, 9));
+    assert_eq!(
+        s,
+        QuerySettings {
+            sampler: wide,
+            clamp: udf_clamp,
+            seed: 9
+        }
+    );
     let cloud: Vec<f32> = (0..64)
         .flat_map(|i| {
             let t = i as f32 * 0.1;

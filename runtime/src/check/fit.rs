@@ -47,7 +47,11 @@ pub fn query_settings(model: &Model<'_>, dataset_index: u32) -> QuerySettings {
         InputKind::PointCloud { udf_clamp, sampler } => (sampler, udf_clamp),
         InputKind::Image { .. } => (QuerySampler::DEFAULT, 0.0),
     };
-    QuerySettings::new(&sampler, clamp, u64::from(dataset_index))
+    QuerySettings {
+        sampler,
+        clamp,
+        seed: u64::from(dataset_index),
+    }
 }
 
 /// What step 6 found.

@@ -72,15 +72,20 @@ pub(crate) fn open_model<'a>(bytes: &'a [u8], path: &Path, dataset: &str) -> Res
     Ok(model)
 }
 
+/// How the model's training run observed shapes by its provenance (`None` when the
+/// provenance has no shape configuration).
+pub(crate) fn provenance_udf(model: &Model<'_>) -> Option<UdfConfig> {
+    TrainingConfig::from_json(model.file().provenance.training_config.as_bytes())
+        .ok()
+        .and_then(|c| c.udf)
+}
+
 /// How the model's training run observed shapes: the query sampler and clamp the file
 /// records, the query count from its provenance. A file written before the sampler was
 /// recorded reads as the default sampler; for one whose training drew another, the
 /// provenance's sampler is taken (what burn's fit has always used for such files).
 pub(crate) fn model_udf(model: &Model<'_>) -> UdfConfig {
-    let from_run = TrainingConfig::from_json(model.file().provenance.training_config.as_bytes())
-        .ok()
-        .and_then(|c| c.udf);
-    match (from_run, model.config().input) {
+    match (provenance_udf(model), model.config().input) {
         (Some(u), hyperinr_shared::InputKind::PointCloud { sampler, .. })
             if sampler == QuerySampler::DEFAULT =>
         {

@@ -39,8 +39,8 @@ pub use render::RenderArgs;
 pub use train::TrainArgs;
 pub use upgrade::UpgradeArgs;
 
-pub(crate) use eval::model_udf;
 use eval::{fit_config_for_model, fit_for_model};
+pub(crate) use eval::{model_udf, provenance_udf};
 
 use crate::data::samples::{DatasetKind, UdfConfig};
 use crate::train::{RunDir, TrainingConfig};

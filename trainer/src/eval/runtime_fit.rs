@@ -63,16 +63,12 @@ pub fn settings_for(
 /// 2026-12-07: 0.72 against 0.93 for burn's fit on the first 300 test shapes). Its
 /// provenance records the sampler, which burn's fit uses for such a file.
 pub fn check_runtime_sampler(model: &Model<'_>) -> Result<()> {
-    if !matches!(model.config().input, InputKind::PointCloud { .. }) {
+    let (InputKind::PointCloud { sampler, .. }, Some(trained)) =
+        (model.config().input, crate::cli::provenance_udf(model))
+    else {
         return Ok(());
-    }
-    let trained = crate::cli::model_udf(model);
-    // The sampler `fit_rows` draws with (its seed, the dataset index, does not matter here).
-    let runtime = query_settings(model, 0);
-    if trained.sigmas[..] != runtime.sigmas[..]
-        || trained.uniform_fraction != runtime.uniform_fraction
-        || trained.bound != runtime.bound
-    {
+    };
+    if trained.query_sampler().ok() != Some(sampler) {
         bail!(
             "--engine runtime: the model was trained on queries with σ {:?} and {} % uniform \
              in ±{} (its provenance), but the file records σ {:?} and {} % uniform in ±{}, \
@@ -82,9 +78,9 @@ pub fn check_runtime_sampler(model: &Model<'_>) -> Result<()> {
             trained.sigmas,
             trained.uniform_fraction * 100.0,
             trained.bound,
-            runtime.sigmas,
-            runtime.uniform_fraction * 100.0,
-            runtime.bound
+            sampler.sigmas,
+            sampler.uniform_fraction * 100.0,
+            sampler.bound
         );
     }
     Ok(())
