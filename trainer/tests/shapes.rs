@@ -67,6 +67,32 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
             &[&run, Path::new("--data"), &d],
         );
     }
+    // Cross-validation over train and val pooled: every one of the 80 shapes (8 per class)
+    // predicted once out of its fold, better than chance (0.1).
+    let cv = json(&run_ok(
+        &["classifier", "--epochs", "20", "--folds", "4", "--run"],
+        &[&run],
+    ));
+    assert_eq!(cv["cv_samples"], 80, "{cv}");
+    assert_eq!(cv["train_latents"], "train,val");
+    assert_eq!(cv["cv_recall"].as_object().unwrap().len(), 10, "{cv}");
+    assert!(cv["cv_accuracy"].as_f64().unwrap() >= 0.2, "{cv}");
+    assert!(cv["cv_accuracy_se"].as_f64().unwrap() > 0.0, "{cv}");
+    let pooled = Command::new(BIN)
+        .args([
+            "classifier",
+            "--folds",
+            "4",
+            "--train-latents",
+            "train,val",
+            "--run",
+        ])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(!pooled.status.success());
+    let err = String::from_utf8_lossy(&pooled.stderr);
+    assert!(err.contains("val joins the pool by itself"), "{err}");
     run_ok(&["classifier", "--epochs", "20", "--run"], &[&run]);
     let model = run.join("model.hinr");
     let export = json(&run_ok(

@@ -5,7 +5,9 @@ use crate::backend::{dispatch, BackendKind};
 use crate::export::dequantized_latents;
 use crate::model::classifier::ClassifierConfig;
 use crate::train::artifacts::{save_classifier, LatentFile};
-use crate::train::classifier::{accuracy, balanced_accuracy, train_classifier};
+use crate::train::classifier::{
+    accuracy, balanced_accuracy, cross_validate, standard_error, stratified_folds, train_classifier,
+};
 use crate::train::RunDir;
 use anyhow::{bail, Result};
 use burn::tensor::backend::AutodiffBackend;
@@ -35,6 +37,17 @@ pub struct ClassifierArgs {
     /// class counts equally; see `val_balanced_accuracy`).
     #[arg(long)]
     pub class_balance: bool,
+    /// Cross-validate instead of scoring on val: the training latents and the val latents
+    /// pooled, split by shape into this many class-stratified folds; each fold is predicted
+    /// by a classifier trained on the others (latents of sets other than `train` and `val`,
+    /// e.g. `train-joint`, only train, in their shape's fold). Prints the out-of-fold
+    /// accuracy, balanced accuracy, per-class recall and the folds' standard errors, then
+    /// trains the saved classifier on the whole pool. 0: off.
+    #[arg(long, default_value_t = 0)]
+    pub folds: usize,
+    /// Seed of the fold assignment.
+    #[arg(long, default_value_t = 1)]
+    pub fold_seed: u64,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     pub backend: BackendKind,
 }
@@ -49,28 +62,7 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
 ) -> Result<()> {
     let run = RunDir(a.run.clone());
     let (config, _) = run_config(&run)?;
-    let mut sets = a
-        .train_latents
-        .split(',')
-        .map(|name| LatentFile::load(&run.latents(name)));
-    let mut train = sets
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("--train-latents: no name given"))??;
-    for more in sets {
-        let more = more?;
-        if more.dim != train.dim {
-            bail!(
-                "--train-latents {}: latent sizes differ ({} and {})",
-                a.train_latents,
-                train.dim,
-                more.dim
-            );
-        }
-        train.values.extend_from_slice(&more.values);
-        train.labels.extend_from_slice(&more.labels);
-        train.indices.extend_from_slice(&more.indices);
-    }
-    let val = LatentFile::load(&run.latents("val")).ok();
+    let names: Vec<&str> = a.train_latents.split(',').collect();
     let cfg = ClassifierConfig::new()
         .with_hidden(a.hidden.clone())
         .with_epochs(a.epochs)
@@ -78,6 +70,11 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
         .with_input_noise(a.input_noise)
         .with_seed(a.seed)
         .with_class_balance(a.class_balance);
+    if a.folds > 0 {
+        return cross_validated::<B>(device, &a, &run, &config.class_names, &names, &cfg);
+    }
+    let train = pooled_latents(&run, &names, &a.train_latents)?.0;
+    let val = LatentFile::load(&run.latents("val")).ok();
     // The classifier sees int8-dequantised latents, as it will on the device.
     let train_q = dequantized_latents(&train.values, train.dim)?;
     let val_q = match &val {
@@ -109,6 +106,126 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
             })
         );
     }
+    save_classifier(&clf, &run.0.join("classifier.json"))?;
+    hyperinr_data::io::write_atomic(
+        &run.0.join("classifier-config.json"),
+        cfg.to_string().as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// The latent sets `names` of `run`, joined (one latent per row each), and the name of the
+/// set each row came from.
+fn pooled_latents<'n>(
+    run: &RunDir,
+    names: &[&'n str],
+    flag: &str,
+) -> Result<(LatentFile, Vec<&'n str>)> {
+    let mut pool: Option<LatentFile> = None;
+    let mut row_set = Vec::new();
+    for &name in names {
+        let more = LatentFile::load(&run.latents(name))?;
+        row_set.extend(std::iter::repeat_n(name, more.len()));
+        match pool.as_mut() {
+            None => pool = Some(more),
+            Some(p) if p.dim != more.dim => bail!(
+                "--train-latents {flag}: latent sizes differ ({} and {} in {name})",
+                p.dim,
+                more.dim
+            ),
+            Some(p) => {
+                p.values.extend_from_slice(&more.values);
+                p.labels.extend_from_slice(&more.labels);
+                p.indices.extend_from_slice(&more.indices);
+            }
+        }
+    }
+    let pool = pool.ok_or_else(|| anyhow::anyhow!("--train-latents: no name given"))?;
+    Ok((pool, row_set))
+}
+
+/// `--folds K`: K-fold cross-validation over the training sets and val, then the saved
+/// classifier trained on all of them.
+fn cross_validated<B: AutodiffBackend>(
+    device: &B::Device,
+    a: &ClassifierArgs,
+    run: &RunDir,
+    class_names: &[String],
+    names: &[&str],
+    cfg: &ClassifierConfig,
+) -> Result<()> {
+    if names.contains(&"val") {
+        bail!("--folds: val joins the pool by itself; leave it out of --train-latents");
+    }
+    let mut with_val = names.to_vec();
+    if run.latents("val").exists() {
+        with_val.push("val");
+    }
+    let (pool, row_set) = pooled_latents(run, &with_val, &a.train_latents)?;
+    // A shape is its split and its index there: all its rows (as fitted, augmented copies,
+    // the joint latent) fall in one fold.
+    let mut shape_of_row = Vec::with_capacity(pool.len());
+    let mut shapes: Vec<((u8, u32), u8)> = Vec::new();
+    let mut id_of = std::collections::HashMap::new();
+    for (row, &set) in row_set.iter().enumerate() {
+        let split = if set == "val" { 1u8 } else { 0 };
+        let key = (split, pool.indices[row]);
+        let id = *id_of.entry(key).or_insert_with(|| {
+            shapes.push((key, pool.labels[row]));
+            shapes.len() - 1
+        });
+        if shapes[id].1 != pool.labels[row] {
+            bail!(
+                "--folds: shape {} of {set} has two labels ({} and {})",
+                pool.indices[row],
+                shapes[id].1,
+                pool.labels[row]
+            );
+        }
+        shape_of_row.push(id);
+    }
+    if shapes.len() < a.folds {
+        bail!("--folds {}: only {} shapes", a.folds, shapes.len());
+    }
+    let shape_labels: Vec<u8> = shapes.iter().map(|s| s.1).collect();
+    let fold_of_shape = stratified_folds(&shape_labels, a.folds, a.fold_seed);
+    let fold_of_row: Vec<usize> = shape_of_row.iter().map(|&s| fold_of_shape[s]).collect();
+    let evaluated: Vec<bool> = row_set
+        .iter()
+        .map(|&set| set == "train" || set == "val")
+        .collect();
+    let pool_q = dequantized_latents(&pool.values, pool.dim)?;
+    let classes = class_names.len();
+    let cv = cross_validate::<B>(
+        cfg,
+        &pool_q,
+        &pool.labels,
+        pool.dim,
+        classes,
+        &fold_of_row,
+        &evaluated,
+        device,
+    )?;
+    let recall: serde_json::Map<String, serde_json::Value> = class_names
+        .iter()
+        .zip(cv.recall(classes))
+        .map(|(name, r)| (name.clone(), serde_json::json!(r)))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "folds": a.folds,
+            "fold_seed": a.fold_seed,
+            "cv_accuracy": cv.accuracy(),
+            "cv_accuracy_se": standard_error(&cv.fold_accuracy),
+            "cv_balanced_accuracy": cv.balanced_accuracy(),
+            "cv_balanced_accuracy_se": standard_error(&cv.fold_balanced_accuracy),
+            "cv_recall": recall,
+            "cv_samples": cv.labels.len(),
+            "train_latents": with_val.join(","),
+        })
+    );
+    let clf = train_classifier::<B>(cfg, &pool_q, &pool.labels, pool.dim, classes, None, device)?;
     save_classifier(&clf, &run.0.join("classifier.json"))?;
     hyperinr_data::io::write_atomic(
         &run.0.join("classifier-config.json"),

@@ -94,6 +94,8 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         seed: 7,
         hidden: vec![512, 512],
         class_balance: false,
+        folds: 0,
+        fold_seed: 1,
         backend: a.backend,
     })?;
     say("exporting int8 model with the test latents");

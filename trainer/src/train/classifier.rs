@@ -175,6 +175,153 @@ pub fn train_classifier<B: AutodiffBackend>(
     Ok(snapshot(&model, &mean, &inv_std))
 }
 
+/// Fold (`0..folds`) of each group for stratified `folds`-fold cross-validation, given each
+/// group's label: within every class the groups are shuffled (seeded) and dealt to the folds
+/// in turn, the dealing carrying on from one class to the next, so every fold gets its share
+/// of every class and the folds' sizes differ by at most one.
+///
+/// ```
+/// use hyperinr_trainer::train::classifier::stratified_folds;
+/// let folds = stratified_folds(&[0, 0, 0, 0, 1, 1], 2, 7);
+/// // Class 0's four groups: two per fold; class 1's two: one per fold.
+/// assert_eq!(folds[..4].iter().filter(|&&f| f == 0).count(), 2);
+/// assert_ne!(folds[4], folds[5]);
+/// ```
+pub fn stratified_folds(group_labels: &[u8], folds: usize, seed: u64) -> Vec<usize> {
+    let folds = folds.max(1);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut fold_of = vec![0usize; group_labels.len()];
+    let mut dealt = 0usize;
+    for class in 0..=u8::MAX {
+        let mut members: Vec<usize> = (0..group_labels.len())
+            .filter(|&g| group_labels[g] == class)
+            .collect();
+        members.shuffle(&mut rng);
+        for g in members {
+            fold_of[g] = dealt % folds;
+            dealt += 1;
+        }
+    }
+    fold_of
+}
+
+/// Out-of-fold predictions of a cross-validation ([`cross_validate`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrossValidation {
+    /// Labels of the evaluated rows, in row order.
+    pub labels: Vec<u8>,
+    /// Their out-of-fold predictions.
+    pub predicted: Vec<usize>,
+    /// Accuracy of each fold's evaluated rows.
+    pub fold_accuracy: Vec<f64>,
+    /// Balanced accuracy of each fold's evaluated rows.
+    pub fold_balanced_accuracy: Vec<f64>,
+}
+
+impl CrossValidation {
+    /// Share of the evaluated rows predicted right.
+    pub fn accuracy(&self) -> f64 {
+        accuracy(&self.predicted, &self.labels)
+    }
+
+    /// Mean per-class recall of the evaluated rows.
+    pub fn balanced_accuracy(&self) -> f64 {
+        balanced_accuracy(&self.predicted, &self.labels)
+    }
+
+    /// Recall of each of `classes` classes (`NaN` for a class with no evaluated row).
+    pub fn recall(&self, classes: usize) -> Vec<f64> {
+        let mut hits = vec![0usize; classes];
+        let mut counts = vec![0usize; classes];
+        for (&p, &l) in self.predicted.iter().zip(&self.labels) {
+            if let Some(c) = counts.get_mut(l as usize) {
+                *c += 1;
+                hits[l as usize] += usize::from(p == l as usize);
+            }
+        }
+        hits.iter()
+            .zip(&counts)
+            .map(|(&h, &c)| h as f64 / c as f64)
+            .collect()
+    }
+}
+
+/// Standard error of the mean of `values` (sample standard deviation / √n; 0 for n < 2).
+pub fn standard_error(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (var / n as f64).sqrt()
+}
+
+/// Cross-validates the classifier: for each fold `k` of `fold_of_row`, trains on the rows of
+/// the other folds (`config` as given, the same seed for every fold) and predicts the rows of
+/// fold `k` that are `evaluated`. Rows of one shape (its latent fitted as is, an augmented
+/// copy, its jointly trained latent) must share a fold, or the classifier would be scored on
+/// shapes it was trained on.
+#[allow(clippy::too_many_arguments)]
+pub fn cross_validate<B: AutodiffBackend>(
+    config: &ClassifierConfig,
+    latents: &[f32],
+    labels: &[u8],
+    dim: usize,
+    classes: usize,
+    fold_of_row: &[usize],
+    evaluated: &[bool],
+    device: &B::Device,
+) -> Result<CrossValidation> {
+    let folds = fold_of_row.iter().max().map_or(0, |&f| f + 1);
+    anyhow::ensure!(
+        folds >= 2,
+        "cross-validation needs two folds or more, got {folds}"
+    );
+    let mut out = CrossValidation {
+        labels: Vec::new(),
+        predicted: Vec::new(),
+        fold_accuracy: Vec::new(),
+        fold_balanced_accuracy: Vec::new(),
+    };
+    let mut by_row = vec![None; labels.len()];
+    for fold in 0..folds {
+        let (mut train_x, mut train_y, mut eval_rows) = (Vec::new(), Vec::new(), Vec::new());
+        for (row, &f) in fold_of_row.iter().enumerate() {
+            if f != fold {
+                train_x.extend_from_slice(&latents[row * dim..(row + 1) * dim]);
+                train_y.push(labels[row]);
+            } else if evaluated[row] {
+                eval_rows.push(row);
+            }
+        }
+        anyhow::ensure!(
+            !eval_rows.is_empty(),
+            "fold {fold} has no evaluated latent: fewer shapes than folds"
+        );
+        let clf = train_classifier::<B>(config, &train_x, &train_y, dim, classes, None, device)?;
+        let eval_x: Vec<f32> = eval_rows
+            .iter()
+            .flat_map(|&r| latents[r * dim..(r + 1) * dim].iter().copied())
+            .collect();
+        let eval_y: Vec<u8> = eval_rows.iter().map(|&r| labels[r]).collect();
+        let predicted = clf.predict(&eval_x);
+        out.fold_accuracy.push(accuracy(&predicted, &eval_y));
+        out.fold_balanced_accuracy
+            .push(balanced_accuracy(&predicted, &eval_y));
+        for (&r, p) in eval_rows.iter().zip(predicted) {
+            by_row[r] = Some(p);
+        }
+    }
+    for (row, p) in by_row.into_iter().enumerate() {
+        if let Some(p) = p {
+            out.labels.push(labels[row]);
+            out.predicted.push(p);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +336,99 @@ mod tests {
         assert!((3.0 * w[0] - w[2]).abs() < 1e-6);
         let mean: f32 = labels.iter().map(|&l| w[l as usize]).sum::<f32>() / 4.0;
         assert!((mean - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn stratified_folds_deal_every_class_evenly_and_depend_on_the_seed() {
+        // 10 of class 0, 7 of class 1, 3 of class 2 into 3 folds.
+        let labels: Vec<u8> = [vec![0u8; 10], vec![1; 7], vec![2; 3]].concat();
+        let folds = stratified_folds(&labels, 3, 1);
+        for class in 0..3u8 {
+            let mut per_fold = [0usize; 3];
+            for (g, &f) in folds.iter().enumerate() {
+                if labels[g] == class {
+                    per_fold[f] += 1;
+                }
+            }
+            let (lo, hi) = (
+                per_fold.iter().min().unwrap(),
+                per_fold.iter().max().unwrap(),
+            );
+            assert!(hi - lo <= 1, "class {class}: {per_fold:?}");
+        }
+        let mut sizes = [0usize; 3];
+        folds.iter().for_each(|&f| sizes[f] += 1);
+        assert_eq!(sizes.iter().sum::<usize>(), 20);
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{sizes:?}"
+        );
+        assert_eq!(folds, stratified_folds(&labels, 3, 1));
+        assert_ne!(folds, stratified_folds(&labels, 3, 2));
+    }
+
+    #[test]
+    fn standard_error_is_the_sample_std_over_root_n() {
+        // Values 1, 2, 3: sample std 1, n 3.
+        assert!((standard_error(&[1.0, 2.0, 3.0]) - 1.0 / 3f64.sqrt()).abs() < 1e-12);
+        assert_eq!(standard_error(&[0.9]), 0.0);
+    }
+
+    #[test]
+    fn cross_validation_scores_each_evaluated_row_once_out_of_its_fold() {
+        type B = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
+        // Two well separated classes in 2-D, 12 shapes each; each shape also has a
+        // training-only copy (not evaluated) in its fold.
+        let mut latents = Vec::new();
+        let mut labels = Vec::new();
+        let mut groups = Vec::new();
+        for g in 0..24usize {
+            let class = (g % 2) as u8;
+            let centre = if class == 0 { -2.0 } else { 2.0 };
+            let jitter = (g as f32 * 0.37).sin() * 0.3;
+            for _copy in 0..2 {
+                latents.extend_from_slice(&[centre + jitter, centre - jitter]);
+                labels.push(class);
+                groups.push(g);
+            }
+        }
+        let group_labels: Vec<u8> = (0..24).map(|g| (g % 2) as u8).collect();
+        let fold_of_group = stratified_folds(&group_labels, 4, 3);
+        let fold_of_row: Vec<usize> = groups.iter().map(|&g| fold_of_group[g]).collect();
+        let evaluated: Vec<bool> = (0..labels.len()).map(|r| r % 2 == 0).collect();
+        let config = ClassifierConfig::new()
+            .with_hidden(vec![16])
+            .with_epochs(30)
+            .with_batch_size(8)
+            .with_dropout(0.0);
+        let cv = cross_validate::<B>(
+            &config,
+            &latents,
+            &labels,
+            2,
+            2,
+            &fold_of_row,
+            &evaluated,
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(cv.labels.len(), 24);
+        assert_eq!(cv.fold_accuracy.len(), 4);
+        assert_eq!(cv.accuracy(), 1.0, "{:?}", cv.predicted);
+        assert_eq!(cv.recall(2), vec![1.0, 1.0]);
+        // One fold only: refused.
+        let one = vec![0usize; labels.len()];
+        assert!(cross_validate::<B>(
+            &config,
+            &latents,
+            &labels,
+            2,
+            2,
+            &one,
+            &evaluated,
+            &Default::default()
+        )
+        .is_err());
     }
 
     #[test]
