@@ -121,6 +121,39 @@ fn pca_baseline_on_the_modelnet10_subset_scores_the_udf() {
     // Distances are clamped at 0.1, so the RMSE is in (0, 0.1]; more components fit better.
     assert!(a > 0.0 && a <= 0.1 && b > 0.0 && b < a, "{small} {large}");
     assert!((0.0..=1.0).contains(&f(&large, "accuracy")), "{large}");
+
+    // --with-val fits on all 80 training files (8 per class), not the 70 of the training
+    // split; evaluating val while fitting it is refused.
+    let pooled = json_ok(&[
+        "--dim",
+        "4",
+        "--dataset",
+        "modelnet10",
+        "--data",
+        data,
+        "--split",
+        "test",
+        "--epochs",
+        "10",
+        "--with-val",
+        "--json",
+    ]);
+    assert_eq!(small["train_samples"], 70, "{small}");
+    assert_eq!(pooled["train_samples"], 80, "{pooled}");
+    assert_eq!(pooled["samples"], 30);
+    let out = baseline(&[
+        "--dataset",
+        "modelnet10",
+        "--data",
+        data,
+        "--split",
+        "val",
+        "--with-val",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--with-val"), "{err}");
 }
 
 #[test]

@@ -29,6 +29,10 @@ pub struct BaselineArgs {
     /// Fit PCA and classifier on the first N training samples only (0 = all).
     #[arg(long, default_value_t = 0)]
     pub train_limit: usize,
+    /// Fit PCA and classifier on the training and val splits together (all the dataset's
+    /// training files), as `classifier --folds` trains the shipped shape classifiers.
+    #[arg(long)]
+    pub with_val: bool,
     /// Eigenvectors: `auto` (full eigen-decomposition up to 1,024 values per sample,
     /// subspace iteration above), `exact` or `subspace`.
     #[arg(long, value_enum, default_value_t = PcaSolver::Auto)]
@@ -69,6 +73,7 @@ pub fn baseline(a: BaselineArgs) -> Result<()> {
         split: a.split,
         limit: a.limit,
         train_limit: a.train_limit,
+        with_val: a.with_val,
         pca_solver: a.pca_solver,
         udf_clamp: a.udf_clamp,
         classifier: ClassifierConfig::new()

@@ -71,6 +71,9 @@ pub struct BaselineSpec {
     pub limit: usize,
     /// Fit PCA and classifier on the first N training samples only (0 = all).
     pub train_limit: usize,
+    /// Fit PCA and classifier on the training and val splits together (all the dataset's
+    /// training files), as the shipped shape classifiers are trained.
+    pub with_val: bool,
     /// How the eigenvectors are found.
     pub pca_solver: PcaSolver,
     /// Shapes: distances are clamped at this value (the training target's clamp).
@@ -374,8 +377,23 @@ pub fn run_baseline<B: AutodiffBackend>(
     let udf = UdfConfig::new().with_clamp(a.udf_clamp);
     let shapes = a.dataset.is_shapes();
     let (lo, hi) = (0.0, if shapes { a.udf_clamp as f64 } else { 1.0 });
+    if a.with_val && a.split == Split::Val {
+        bail!("--with-val: the val split cannot be both fitted and evaluated");
+    }
     let train = load_samples(a.dataset, data, Split::Train, a.train_limit, &udf, 0)?;
-    let (train_x, d) = sample_values(&train, a.udf_clamp)?;
+    let (mut train_x, d) = sample_values(&train, a.udf_clamp)?;
+    let mut train_labels = train.labels().to_vec();
+    if a.with_val {
+        let val = load_samples(a.dataset, data, Split::Val, 0, &udf, 0)?;
+        if class_names(&val) != class_names(&train) {
+            bail!(
+                "{}: the val split has other classes than the training split",
+                data.display()
+            );
+        }
+        train_x.extend(sample_values(&val, a.udf_clamp)?.0);
+        train_labels.extend_from_slice(val.labels());
+    }
     if a.dim == 0 || a.dim > d {
         bail!(
             "--dim {}: the code length must be in 1..={d} ({d} values per sample)",
@@ -385,7 +403,7 @@ pub fn run_baseline<B: AutodiffBackend>(
     say(&format!(
         "fitting pca-{} on {} training samples of {d} values",
         a.dim,
-        train.len()
+        train_labels.len()
     ));
     let pca = fit_pca(&train_x, d, a.dim, a.pca_solver)?;
     let train_codes: Vec<f32> = pca.encode(&train_x).iter().map(|&v| v as f32).collect();
@@ -405,13 +423,13 @@ pub fn run_baseline<B: AutodiffBackend>(
     }
     say(&format!(
         "training the classifier on {} codes ({} epochs)",
-        train.len(),
+        train_labels.len(),
         a.classifier.epochs
     ));
     let clf = train_classifier::<B>(
         &a.classifier,
         &train_codes,
-        train.labels(),
+        &train_labels,
         a.dim,
         classes.len(),
         None,
@@ -437,7 +455,7 @@ pub fn run_baseline<B: AutodiffBackend>(
         },
         dataset: a.dataset.name(),
         split: format!("{:?}", a.split).to_lowercase(),
-        train_samples: train.len(),
+        train_samples: train_labels.len(),
         values_per_sample: d,
         explained_variance: pca.explained_variance(),
         pca_solver: pca.solver,
