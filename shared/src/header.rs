@@ -64,7 +64,9 @@ impl Header {
         Self::parse_versions(file, OLDEST_FORMAT_VERSION, FORMAT_VERSION)
     }
 
-    /// [`Header::parse`] for files of format `version` only (the v1 → v2 converter reads v1).
+    /// [`Header::parse`] for files of format `version` only (the v1 → v2 converter reads v1;
+    /// it needs `std`, so this does too).
+    #[cfg(feature = "std")]
     pub(crate) fn parse_version(file: &[u8], version: u16) -> Result<(Header, &[u8]), FormatError> {
         Self::parse_versions(file, version, version)
     }
