@@ -93,6 +93,21 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
     assert!(!pooled.status.success());
     let err = String::from_utf8_lossy(&pooled.stderr);
     assert!(err.contains("val joins the pool by itself"), "{err}");
+    let with_test = Command::new(BIN)
+        .args([
+            "classifier",
+            "--folds",
+            "4",
+            "--train-latents",
+            "train,test",
+            "--run",
+        ])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(!with_test.status.success());
+    let err = String::from_utf8_lossy(&with_test.stderr);
+    assert!(err.contains("test holds test latents"), "{err}");
     run_ok(&["classifier", "--epochs", "20", "--run"], &[&run]);
     let model = run.join("model.hinr");
     let export = json(&run_ok(

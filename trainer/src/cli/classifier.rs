@@ -11,6 +11,7 @@ use crate::train::classifier::{
 use crate::train::RunDir;
 use anyhow::{bail, Result};
 use burn::tensor::backend::AutodiffBackend;
+use hyperinr_data::Split;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Clone)]
@@ -114,18 +115,18 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
     Ok(())
 }
 
-/// The latent sets `names` of `run`, joined (one latent per row each), and the name of the
-/// set each row came from.
+/// The latent sets `names` of `run`, joined (one latent per row each), and for each row the
+/// name of its set and the split its shape belongs to.
 fn pooled_latents<'n>(
     run: &RunDir,
     names: &[&'n str],
     flag: &str,
-) -> Result<(LatentFile, Vec<&'n str>)> {
+) -> Result<(LatentFile, Vec<(&'n str, Split)>)> {
     let mut pool: Option<LatentFile> = None;
     let mut row_set = Vec::new();
     for &name in names {
         let more = LatentFile::load(&run.latents(name))?;
-        row_set.extend(std::iter::repeat_n(name, more.len()));
+        row_set.extend(std::iter::repeat_n((name, more.split), more.len()));
         match pool.as_mut() {
             None => pool = Some(more),
             Some(p) if p.dim != more.dim => bail!(
@@ -162,13 +163,15 @@ fn cross_validated<B: AutodiffBackend>(
         with_val.push("val");
     }
     let (pool, row_set) = pooled_latents(run, &with_val, &a.train_latents)?;
+    if let Some((set, _)) = row_set.iter().find(|(_, split)| *split == Split::Test) {
+        bail!("--folds: {set} holds test latents; the test split is for final figures only");
+    }
     // A shape is its split and its index there: all its rows (as fitted, augmented copies,
     // the joint latent) fall in one fold.
     let mut shape_of_row = Vec::with_capacity(pool.len());
-    let mut shapes: Vec<((u8, u32), u8)> = Vec::new();
+    let mut shapes: Vec<((Split, u32), u8)> = Vec::new();
     let mut id_of = std::collections::HashMap::new();
-    for (row, &set) in row_set.iter().enumerate() {
-        let split = if set == "val" { 1u8 } else { 0 };
+    for (row, &(set, split)) in row_set.iter().enumerate() {
         let key = (split, pool.indices[row]);
         let id = *id_of.entry(key).or_insert_with(|| {
             shapes.push((key, pool.labels[row]));
@@ -192,7 +195,7 @@ fn cross_validated<B: AutodiffBackend>(
     let fold_of_row: Vec<usize> = shape_of_row.iter().map(|&s| fold_of_shape[s]).collect();
     let evaluated: Vec<bool> = row_set
         .iter()
-        .map(|&set| set == "train" || set == "val")
+        .map(|&(set, _)| set == "train" || set == "val")
         .collect();
     let pool_q = dequantized_latents(&pool.values, pool.dim)?;
     let classes = class_names.len();
