@@ -95,8 +95,8 @@ fn pca_baseline_on_the_fashion_mnist_subset() {
 fn pca_baseline_on_the_modelnet10_subset_scores_the_udf() {
     let data = repo().join("data/modelnet10-subset");
     let data = data.to_str().unwrap();
-    let run = |dim: &str| {
-        json_ok(&[
+    let run = |dim: &str, extra: &[&str]| {
+        let mut args = vec![
             "--dim",
             dim,
             "--dataset",
@@ -108,9 +108,11 @@ fn pca_baseline_on_the_modelnet10_subset_scores_the_udf() {
             "--epochs",
             "10",
             "--json",
-        ])
+        ];
+        args.extend_from_slice(extra);
+        json_ok(&args)
     };
-    let (small, large) = (run("4"), run("32"));
+    let (small, large) = (run("4", &[]), run("32", &[]));
     assert_eq!(small["samples"], 30);
     assert_eq!(small["values_per_sample"], 4096);
     // 4,096 probe values per shape: above the full eigen-decomposition's limit.
@@ -124,20 +126,7 @@ fn pca_baseline_on_the_modelnet10_subset_scores_the_udf() {
 
     // --with-val fits on all 80 training files (8 per class), not the 70 of the training
     // split; evaluating val while fitting it is refused.
-    let pooled = json_ok(&[
-        "--dim",
-        "4",
-        "--dataset",
-        "modelnet10",
-        "--data",
-        data,
-        "--split",
-        "test",
-        "--epochs",
-        "10",
-        "--with-val",
-        "--json",
-    ]);
+    let pooled = run("4", &["--with-val"]);
     assert_eq!(small["train_samples"], 70, "{small}");
     assert_eq!(pooled["train_samples"], 80, "{pooled}");
     assert_eq!(pooled["samples"], 30);

@@ -3,7 +3,7 @@
 use super::*;
 use crate::backend::{dispatch, BackendKind};
 use crate::export::dequantized_latents;
-use crate::model::classifier::ClassifierConfig;
+use crate::model::classifier::{ClassifierConfig, TrainedClassifier};
 use crate::train::artifacts::{save_classifier, LatentFile};
 use crate::train::classifier::{
     accuracy, balanced_accuracy, cross_validate, standard_error, stratified_folds, train_classifier,
@@ -107,12 +107,7 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
             })
         );
     }
-    save_classifier(&clf, &run.0.join("classifier.json"))?;
-    hyperinr_data::io::write_atomic(
-        &run.0.join("classifier-config.json"),
-        cfg.to_string().as_bytes(),
-    )?;
-    Ok(())
+    save_trained(&run, &clf, &cfg)
 }
 
 /// The latent sets `names` of `run`, joined (one latent per row each), and for each row the
@@ -229,7 +224,12 @@ fn cross_validated<B: AutodiffBackend>(
         })
     );
     let clf = train_classifier::<B>(cfg, &pool_q, &pool.labels, pool.dim, classes, None, device)?;
-    save_classifier(&clf, &run.0.join("classifier.json"))?;
+    save_trained(run, &clf, cfg)
+}
+
+/// Writes the classifier and its config into the run (atomic writes).
+fn save_trained(run: &RunDir, clf: &TrainedClassifier, cfg: &ClassifierConfig) -> Result<()> {
+    save_classifier(clf, &run.0.join("classifier.json"))?;
     hyperinr_data::io::write_atomic(
         &run.0.join("classifier-config.json"),
         cfg.to_string().as_bytes(),
