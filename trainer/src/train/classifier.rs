@@ -52,18 +52,28 @@ pub fn accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
 /// assert_eq!(balanced_accuracy(&[0, 0, 0, 0], &[0, 0, 0, 1]), 0.5);
 /// ```
 pub fn balanced_accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
-    let mut hits = [0usize; 256];
-    let mut counts = [0usize; 256];
-    for (p, &l) in predicted.iter().zip(labels) {
-        counts[l as usize] += 1;
-        hits[l as usize] += usize::from(*p == l as usize);
+    let present: Vec<f64> = per_class_recall(predicted, labels, 256)
+        .into_iter()
+        .filter(|r| !r.is_nan())
+        .collect();
+    present.iter().sum::<f64>() / present.len().max(1) as f64
+}
+
+/// Share of each of `classes` classes' samples predicted right (`NaN` for a class with no
+/// sample in `labels`; labels at or above `classes` are not counted).
+pub fn per_class_recall(predicted: &[usize], labels: &[u8], classes: usize) -> Vec<f64> {
+    let mut hits = vec![0usize; classes];
+    let mut counts = vec![0usize; classes];
+    for (&p, &l) in predicted.iter().zip(labels) {
+        if let Some(c) = counts.get_mut(l as usize) {
+            *c += 1;
+            hits[l as usize] += usize::from(p == l as usize);
+        }
     }
-    let (mut recall_sum, mut present) = (0.0f64, 0usize);
-    for (&h, &c) in hits.iter().zip(&counts).filter(|(_, &c)| c > 0) {
-        recall_sum += h as f64 / c as f64;
-        present += 1;
-    }
-    recall_sum / present.max(1) as f64
+    hits.iter()
+        .zip(&counts)
+        .map(|(&h, &c)| h as f64 / c as f64)
+        .collect()
 }
 
 /// Per-class weights `n / (present · count)` of the cross-entropy, `present` the number of
@@ -231,18 +241,7 @@ impl CrossValidation {
 
     /// Recall of each of `classes` classes (`NaN` for a class with no evaluated row).
     pub fn recall(&self, classes: usize) -> Vec<f64> {
-        let mut hits = vec![0usize; classes];
-        let mut counts = vec![0usize; classes];
-        for (&p, &l) in self.predicted.iter().zip(&self.labels) {
-            if let Some(c) = counts.get_mut(l as usize) {
-                *c += 1;
-                hits[l as usize] += usize::from(p == l as usize);
-            }
-        }
-        hits.iter()
-            .zip(&counts)
-            .map(|(&h, &c)| h as f64 / c as f64)
-            .collect()
+        per_class_recall(&self.predicted, &self.labels, classes)
     }
 }
 
