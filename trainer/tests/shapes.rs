@@ -34,6 +34,11 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let d = data();
+    // The shipped shape recipe (80 % uniform queries, UDF clamped at 0.2) for 30 epochs of
+    // batches of 8: ≈ 3 s here, and a model that learns. Over 36 training and classifier
+    // seeds the eval accuracy below read 0.40–0.63 (mean 0.50) and the CV accuracy 0.55–0.70;
+    // the former test model (8 epochs of 16, the default sampler) read 0.10–0.40 and failed
+    // the chance check in 3 of 12.
     run_ok(
         &[
             "train",
@@ -41,11 +46,15 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
             "modelnet10",
             "--quiet",
             "--epochs",
-            "8",
+            "30",
             "--batch",
-            "16",
+            "8",
             "--queries",
             "512",
+            "--udf-uniform-fraction",
+            "0.8",
+            "--udf-clamp",
+            "0.2",
             "--data",
         ],
         &[&d, Path::new("--run"), &run],
@@ -55,9 +64,9 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
     let rows: Vec<Vec<&str>> = metrics.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(rows[0], ["epoch", "train_mse", "train_udf_rmse", "seconds"]);
     let mse = |r: &Vec<&str>| r[1].parse::<f64>().unwrap();
-    assert_eq!(rows.len(), 9);
+    assert_eq!(rows.len(), 31);
     assert!(
-        mse(&rows[8]) < 0.8 * mse(&rows[1]),
+        mse(&rows[30]) < 0.8 * mse(&rows[1]),
         "UDF loss did not fall: {metrics}"
     );
 
@@ -68,8 +77,7 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
         );
     }
     // Cross-validation over train and val pooled: every one of the 80 shapes (8 per class)
-    // predicted once out of its fold. (Whether the folds' classifiers learn is the unit
-    // test's; latents of 8 epochs on 70 shapes sit near chance, 0.15–0.28 over fold seeds.)
+    // predicted once out of its fold, by classifiers that learn (chance is 0.1).
     let cv = json(&run_ok(
         &["classifier", "--epochs", "20", "--folds", "4", "--run"],
         &[&run],
@@ -95,6 +103,7 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
     );
     // 80 shapes scored once each: the accuracy is a multiple of 1/80.
     assert!(((acc * 80.0) - (acc * 80.0).round()).abs() < 1e-9, "{cv}");
+    assert!(acc >= 0.3, "{cv}");
     // The pool is the training sets and val: val named again, or test latents, are refused.
     for (sets, message) in [
         ("train,val", "val joins the pool by itself"),
@@ -144,7 +153,7 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
     assert!(chamfer > 0.0 && chamfer < 0.45, "{eval}");
     assert!((eval["chamfer_eps"].as_f64().unwrap() - 0.02).abs() < 1e-6);
     // The reconstructed UDF at the 4,096 probe points against the true distance, both
-    // clamped at 0.1: an error in (0, 0.1).
+    // clamped at the file's 0.2: an error in (0, 0.1).
     let udf_rmse = eval["udf_rmse"].as_f64().unwrap();
     assert!(udf_rmse > 0.0 && udf_rmse < 0.1, "{eval}");
 

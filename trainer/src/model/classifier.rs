@@ -5,7 +5,6 @@ use anyhow::Result;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -45,24 +44,35 @@ pub struct ClassifierConfig {
     pub class_balance: bool,
 }
 
-/// The MLP.
+/// The MLP. Dropout is not a layer of it: training multiplies the hidden activations by
+/// masks it draws from its own seeded generator (`forward_with`), because burn's `Dropout`
+/// draws from the backend's process-wide generator, which the classifier's seed does not
+/// reach (two runs with the same seed trained different classifiers).
 #[derive(Module, Debug)]
 pub struct LatentClassifier<B: Backend> {
     /// Layers, the last producing logits.
     pub layers: Vec<Linear<B>>,
-    /// Dropout between hidden layers (training only).
-    pub dropout: Dropout,
 }
 
 impl<B: Backend> LatentClassifier<B> {
     /// Logits `[n, classes]` for standardised inputs `[n, dim]`.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.forward_with(x, |_, hidden| hidden)
+    }
+
+    /// Logits with `after_hidden(k, activation)` applied to the ReLU output of hidden layer
+    /// `k` (training: a dropout mask).
+    pub fn forward_with(
+        &self,
+        x: Tensor<B, 2>,
+        mut after_hidden: impl FnMut(usize, Tensor<B, 2>) -> Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;
         let mut x = x;
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(x);
             if i < last {
-                x = self.dropout.forward(relu(x));
+                x = after_hidden(i, relu(x));
             }
         }
         x
@@ -132,10 +142,7 @@ impl TrainedClassifier {
                 linear_from_rows::<Cpu>(CLASSIFIER_IDS + k as u64, w, b, *i, *o, &device)
             })
             .collect();
-        let clf = LatentClassifier::<Cpu> {
-            layers,
-            dropout: DropoutConfig::new(0.0).init(),
-        };
+        let clf = LatentClassifier::<Cpu> { layers };
         let logits = clf.forward(Tensor::from_data(TensorData::new(x, [n, dim]), &device));
         let am = logits.argmax(1).into_data();
         am.iter::<i64>().map(|v| v as usize).collect()

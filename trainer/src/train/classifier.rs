@@ -6,7 +6,6 @@ use crate::model::{linear_from_values, LinearRows};
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::DropoutConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -100,6 +99,26 @@ pub fn class_balance_weights(labels: &[u8], classes: usize) -> Vec<f32> {
         .collect()
 }
 
+/// `hidden` with each entry kept with probability `1 − p` and scaled by `1 / (1 − p)`, else
+/// zeroed; the mask drawn from `rng`, so the classifier's seed decides it.
+fn inverted_dropout<B: Backend>(
+    hidden: Tensor<B, 2>,
+    p: f64,
+    rng: &mut impl Rng,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    if p <= 0.0 {
+        return hidden;
+    }
+    let keep = 1.0 - p;
+    let scale = (1.0 / keep) as f32;
+    let [rows, cols] = hidden.dims();
+    let mask: Vec<f32> = (0..rows * cols)
+        .map(|_| if rng.random_bool(keep) { scale } else { 0.0 })
+        .collect();
+    hidden * Tensor::from_data(TensorData::new(mask, [rows, cols]), device)
+}
+
 /// Trains on `latents` (`n × dim`) with `labels`; reports accuracy on `val` each 10 epochs.
 pub fn train_classifier<B: AutodiffBackend>(
     config: &ClassifierConfig,
@@ -110,6 +129,11 @@ pub fn train_classifier<B: AutodiffBackend>(
     val: Option<(&[f32], &[u8])>,
     device: &B::Device,
 ) -> Result<TrainedClassifier> {
+    anyhow::ensure!(
+        (0.0..1.0).contains(&config.dropout),
+        "classifier dropout must be in [0, 1), got {}",
+        config.dropout
+    );
     let (mean, inv_std) = standardisation(latents, dim);
     let x = standardise(latents, &mean, &inv_std);
     let n = labels.len();
@@ -136,10 +160,7 @@ pub fn train_classifier<B: AutodiffBackend>(
             )
         })
         .collect();
-    let mut model = LatentClassifier::<B> {
-        layers,
-        dropout: DropoutConfig::new(config.dropout).init(),
-    };
+    let mut model = LatentClassifier::<B> { layers };
     let mut optim = AdamConfig::new().init::<B, LatentClassifier<B>>();
     let weights = config
         .class_balance
@@ -171,7 +192,10 @@ pub fn train_classifier<B: AutodiffBackend>(
             let yb: Vec<i64> = rows.iter().map(|&r| labels[r] as i64).collect();
             let xb = Tensor::<B, 2>::from_data(TensorData::new(xb, [rows.len(), dim]), device);
             let yb = Tensor::<B, 1, Int>::from_data(TensorData::new(yb, [rows.len()]), device);
-            let loss = loss_fn.forward(model.forward(xb), yb);
+            let logits = model.forward_with(xb, |_, hidden| {
+                inverted_dropout(hidden, config.dropout, &mut rng, device)
+            });
+            let loss = loss_fn.forward(logits, yb);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
         }
@@ -335,6 +359,38 @@ mod tests {
         assert!((3.0 * w[0] - w[2]).abs() < 1e-6);
         let mean: f32 = labels.iter().map(|&l| w[l as usize]).sum::<f32>() / 4.0;
         assert!((mean - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_seed_decides_the_trained_classifier_dropout_included() {
+        type B = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
+        // Two noisy overlapping classes: enough for dropout and input noise to matter.
+        let latents: Vec<f32> = (0..64)
+            .flat_map(|i| {
+                let c = (i % 2) as f32 * 2.0 - 1.0;
+                [c + (i as f32 * 0.7).sin(), (i as f32 * 1.3).cos()]
+            })
+            .collect();
+        let labels: Vec<u8> = (0..64).map(|i| (i % 2) as u8).collect();
+        let train = |seed: u64| {
+            let config = ClassifierConfig::new()
+                .with_hidden(vec![16, 16])
+                .with_epochs(5)
+                .with_batch_size(8)
+                .with_dropout(0.5)
+                .with_seed(seed);
+            train_classifier::<B>(&config, &latents, &labels, 2, 2, None, &Default::default())
+                .unwrap()
+                .layers
+        };
+        // Bit for bit the same weights for the same seed, other weights for another.
+        assert_eq!(train(3), train(3));
+        assert_ne!(train(3), train(4));
+        // A dropout probability outside [0, 1) is refused, not a panic.
+        let bad = ClassifierConfig::new().with_dropout(1.0);
+        let err = train_classifier::<B>(&bad, &latents, &labels, 2, 2, None, &Default::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("dropout"), "{err}");
     }
 
     #[test]
