@@ -57,22 +57,22 @@ pub struct LatentClassifier<B: Backend> {
 impl<B: Backend> LatentClassifier<B> {
     /// Logits `[n, classes]` for standardised inputs `[n, dim]`.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.forward_with(x, |_, hidden| hidden)
+        self.forward_with(x, |hidden| hidden)
     }
 
-    /// Logits with `after_hidden(k, activation)` applied to the ReLU output of hidden layer
-    /// `k` (training: a dropout mask).
+    /// Logits with `after_hidden` applied to the ReLU output of every hidden layer
+    /// (training: a dropout mask).
     pub fn forward_with(
         &self,
         x: Tensor<B, 2>,
-        mut after_hidden: impl FnMut(usize, Tensor<B, 2>) -> Tensor<B, 2>,
+        mut after_hidden: impl FnMut(Tensor<B, 2>) -> Tensor<B, 2>,
     ) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;
         let mut x = x;
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(x);
             if i < last {
-                x = after_hidden(i, relu(x));
+                x = after_hidden(relu(x));
             }
         }
         x

@@ -101,12 +101,7 @@ pub fn class_balance_weights(labels: &[u8], classes: usize) -> Vec<f32> {
 
 /// `hidden` with each entry kept with probability `1 − p` and scaled by `1 / (1 − p)`, else
 /// zeroed; the mask drawn from `rng`, so the classifier's seed decides it.
-fn inverted_dropout<B: Backend>(
-    hidden: Tensor<B, 2>,
-    p: f64,
-    rng: &mut impl Rng,
-    device: &B::Device,
-) -> Tensor<B, 2> {
+fn inverted_dropout<B: Backend>(hidden: Tensor<B, 2>, p: f64, rng: &mut impl Rng) -> Tensor<B, 2> {
     if p <= 0.0 {
         return hidden;
     }
@@ -116,7 +111,8 @@ fn inverted_dropout<B: Backend>(
     let mask: Vec<f32> = (0..rows * cols)
         .map(|_| if rng.random_bool(keep) { scale } else { 0.0 })
         .collect();
-    hidden * Tensor::from_data(TensorData::new(mask, [rows, cols]), device)
+    let mask = Tensor::from_data(TensorData::new(mask, [rows, cols]), &hidden.device());
+    hidden * mask
 }
 
 /// Trains on `latents` (`n × dim`) with `labels`; reports accuracy on `val` each 10 epochs.
@@ -192,8 +188,8 @@ pub fn train_classifier<B: AutodiffBackend>(
             let yb: Vec<i64> = rows.iter().map(|&r| labels[r] as i64).collect();
             let xb = Tensor::<B, 2>::from_data(TensorData::new(xb, [rows.len(), dim]), device);
             let yb = Tensor::<B, 1, Int>::from_data(TensorData::new(yb, [rows.len()]), device);
-            let logits = model.forward_with(xb, |_, hidden| {
-                inverted_dropout(hidden, config.dropout, &mut rng, device)
+            let logits = model.forward_with(xb, |hidden| {
+                inverted_dropout(hidden, config.dropout, &mut rng)
             });
             let loss = loss_fn.forward(logits, yb);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
