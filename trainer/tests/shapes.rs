@@ -208,6 +208,107 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
     );
 }
 
+/// `train --with-val` trains φ on the training files whole: its joint latents come out per
+/// split (`train-joint`, `val-joint`, each indexed within its split), the run says so, its val
+/// is not scored as a hold-out, and cross-validation pools every shape once; a resumed run
+/// keeps its training set.
+#[test]
+fn training_on_val_too_is_scored_by_cross_validation_only() {
+    use hyperinr_trainer::train::artifacts::LatentFile;
+    let dir = tempfile::tempdir().unwrap();
+    let d = data();
+    let train = |run: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--dataset",
+            "modelnet10",
+            "--quiet",
+            "--epochs",
+            "2",
+            "--batch",
+            "8",
+            "--queries",
+            "128",
+        ];
+        args.extend_from_slice(extra);
+        args.push("--data");
+        Command::new(BIN)
+            .args(&args)
+            .arg(&d)
+            .arg("--run")
+            .arg(run)
+            .output()
+            .unwrap()
+    };
+    let run = dir.path().join("all");
+    let out = train(&run, &["--with-val"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["include_val"], true, "{config}");
+    for split in ["train", "val"] {
+        run_ok(
+            &["fit", "--quiet", "--steps", "2", "--split", split, "--run"],
+            &[&run, Path::new("--data"), &d],
+        );
+    }
+    // The subset has 8 training files per class, the last of each held out as val.
+    let latents = |name: &str| LatentFile::load(&run.join(format!("latents-{name}.bin"))).unwrap();
+    let (joint, val_joint, val) = (latents("train-joint"), latents("val-joint"), latents("val"));
+    assert_eq!((joint.len(), val_joint.len()), (70, 10));
+    assert_eq!(joint.labels, latents("train").labels);
+    assert_eq!(
+        (&val_joint.labels, &val_joint.indices),
+        (&val.labels, &val.indices)
+    );
+    assert_eq!(val_joint.split, hyperinr_data::Split::Val);
+
+    let refused = Command::new(BIN)
+        .args(["classifier", "--epochs", "2", "--run"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("val holds nothing out") && err.contains("--folds"),
+        "{err}"
+    );
+    // The joint latents join the pool as extra training rows of their shapes: still 80
+    // shapes, each scored once.
+    let cv = json(&run_ok(
+        &[
+            "classifier",
+            "--epochs",
+            "2",
+            "--folds",
+            "4",
+            "--train-latents",
+            "train,train-joint,val-joint",
+            "--run",
+        ],
+        &[&run],
+    ));
+    assert_eq!(cv["cv_samples"], 80, "{cv}");
+
+    let split_only = dir.path().join("split-only");
+    let out = train(&split_only, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!split_only.join("latents-val-joint.bin").exists());
+    let resumed = train(&split_only, &["--resume", "--with-val"]);
+    assert_eq!(resumed.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(err.contains("keeps its training set"), "{err}");
+}
+
 /// `bench-surface` times the surface search before and after issue 20 on the shipped shape
 /// model's stored latents: both paths find the same points, the new one with no more UDF
 /// evaluations; an image model is refused by name.
@@ -236,11 +337,6 @@ fn surface_search_bench_compares_the_two_paths() {
     assert!(err.contains("not a shape model"), "{err}");
 }
 
-/// The runtime draws a cloud's queries with the trainer's default sampler, all a model file
-/// records: `--engine runtime` refuses a model whose training drew otherwise (the shipped
-/// ModelNet40 file: 80 % uniform queries) and says why, while burn's fit, which reads the
-/// sampler from the file's provenance, classifies the same cloud; a model trained with the
-/// default sampler (the shipped ModelNet10 file) fits on the runtime.
 /// The runtime's fitter draws a new shape's queries with the sampler its file records
 /// (format version 3). A file written before samplers were recorded reads as the default
 /// sampler whatever its training drew; `--engine runtime` refuses such a file, naming both.

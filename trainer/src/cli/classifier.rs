@@ -74,6 +74,12 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
     if a.folds > 0 {
         return cross_validated::<B>(device, &a, &run, &config.class_names, &names, &cfg);
     }
+    if config.include_val {
+        bail!(
+            "{}: φ trained on val too (`train --with-val`), so val holds nothing out; score this run with --folds K",
+            run.config().display()
+        );
+    }
     let train = pooled_latents(&run, &names, &a.train_latents)?.0;
     let val = LatentFile::load(&run.latents("val")).ok();
     // The classifier sees int8-dequantised latents, as it will on the device.

@@ -61,6 +61,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         latent_steps: None,
         aux_class_weight: 0.0,
         checkpoint_every: 60.0,
+        with_val: false,
         quiet: true,
     })?;
     for split in [Split::Train, Split::Val, Split::Test] {

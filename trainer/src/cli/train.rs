@@ -3,7 +3,7 @@
 use super::*;
 use crate::backend::siren_op::{SirenOp, TrainBackend};
 use crate::backend::{dispatch, BackendKind};
-use crate::data::samples::{load_samples, DatasetKind, UdfConfig};
+use crate::data::samples::{load_training_samples, DatasetKind, UdfConfig};
 use crate::train::artifacts::LatentFile;
 use crate::train::{RunDir, Training, TrainingConfig};
 use anyhow::{anyhow, bail, Context, Result};
@@ -101,6 +101,12 @@ pub struct TrainArgs {
     /// this long after the previous one, and after the last epoch (0 = after every epoch).
     #[arg(long, default_value_t = 60.0)]
     pub checkpoint_every: f64,
+    /// Train on the training files whole: the train split and its val hold-out (the final
+    /// run once the recipe is chosen). The joint latents go to `train-joint` and
+    /// `val-joint`; val is no hold-out for such a run, so its classifier is scored by
+    /// cross-validation (`classifier --folds K`). A new run only: a resumed run keeps its own.
+    #[arg(long)]
+    pub with_val: bool,
     /// No progress bar; one line per epoch on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -115,7 +121,7 @@ pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Res
     std::fs::create_dir_all(&run.0).with_context(|| format!("creating {}", run.0.display()))?;
     let data = data_dir(a.dataset, &a.data)?;
     let resuming = a.resume && run.checkpoint().exists();
-    let (udf, seed) = if resuming {
+    let (udf, seed, with_val) = if resuming {
         let (config, _) = run_config(&run)?;
         if config.dataset != a.dataset {
             bail!(
@@ -125,7 +131,13 @@ pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Res
                 a.dataset.name()
             );
         }
-        (config.udf_or_default(), config.seed)
+        if a.with_val && !config.include_val {
+            bail!(
+                "--with-val: {} trains on the train split only; a resumed run keeps its training set",
+                run.config().display()
+            );
+        }
+        (config.udf_or_default(), config.seed, config.include_val)
     } else {
         let mut udf = UdfConfig::new().with_queries(a.queries);
         if !a.udf_sigmas.is_empty() {
@@ -133,9 +145,10 @@ pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Res
         }
         udf.uniform_fraction = a.udf_uniform_fraction.unwrap_or(udf.uniform_fraction);
         udf.clamp = a.udf_clamp.unwrap_or(udf.clamp);
-        (udf, a.seed)
+        (udf, a.seed, a.with_val)
     };
-    let samples = load_samples(a.dataset, &data, Split::Train, a.limit, &udf, seed)?;
+    let (samples, train_rows) =
+        load_training_samples(a.dataset, &data, with_val, a.limit, &udf, seed)?;
     let mut training = if resuming {
         let mut t = Training::<B>::load(&run.checkpoint(), Some(&samples), device)?;
         eprintln!("resuming {} after epoch {}", run.0.display(), t.epoch);
@@ -197,7 +210,8 @@ pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Res
             .with_latent_l2(a.latent_l2)
             .with_latent_init_std(a.latent_init_std)
             .with_pixels_per_step(a.pixels.unwrap_or(0))
-            .with_seed(a.seed);
+            .with_seed(a.seed)
+            .with_include_val(a.with_val);
         if a.dataset.is_shapes() {
             config.udf = Some(udf);
         }
@@ -219,14 +233,30 @@ pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Res
     let checkpoint_every = std::time::Duration::try_from_secs_f64(a.checkpoint_every)
         .map_err(|e| anyhow!("--checkpoint-every {}: {e}", a.checkpoint_every))?;
     training.run(&samples, &run, a.quiet, checkpoint_every)?;
-    // The jointly trained latents, in the same file format as fitted ones.
+    // The jointly trained latents, in the same file format as fitted ones: one file per
+    // split, each row indexed within its own split.
+    let dim = training.latents.dim;
+    let (labels, indices) = (samples.labels(), samples.indices());
     LatentFile {
         split: Split::Train,
-        dim: training.latents.dim,
-        values: training.latents.values.clone(),
-        labels: samples.labels().to_vec(),
-        indices: samples.indices().to_vec(),
+        dim,
+        values: training.latents.values[..train_rows * dim].to_vec(),
+        labels: labels[..train_rows].to_vec(),
+        indices: indices[..train_rows].to_vec(),
     }
     .save(&run.latents("train-joint"))?;
+    if train_rows < samples.len() {
+        LatentFile {
+            split: Split::Val,
+            dim,
+            values: training.latents.values[train_rows * dim..].to_vec(),
+            labels: labels[train_rows..].to_vec(),
+            indices: indices[train_rows..]
+                .iter()
+                .map(|&i| i - train_rows as u32)
+                .collect(),
+        }
+        .save(&run.latents("val-joint"))?;
+    }
     Ok(())
 }

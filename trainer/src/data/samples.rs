@@ -395,6 +395,52 @@ pub fn load_samples(
     Ok(samples)
 }
 
+/// A run's training samples: the train split, then with `with_val` its val hold-out too
+/// (φ trained on every training file once the recipe is fixed). Returns the samples and how
+/// many of them, from the front, are the train split's. Val rows are indexed after the train
+/// rows (`train count + val index`), so that every row keeps a query stream of its own and the
+/// train rows the same streams as without val.
+pub fn load_training_samples(
+    kind: DatasetKind,
+    data: &Path,
+    with_val: bool,
+    limit: usize,
+    udf: &UdfConfig,
+    seed: u64,
+) -> Result<(Samples, usize)> {
+    if !with_val {
+        let samples = load_samples(kind, data, Split::Train, limit, udf, seed)?;
+        let n = samples.len();
+        return Ok((samples, n));
+    }
+    if limit > 0 {
+        bail!("--limit {limit} and --with-val: a limited run trains on part of the train split only; drop one of them");
+    }
+    Ok(match kind {
+        DatasetKind::FashionMnist => {
+            let mut set = load_fashion_mnist(data, Split::Train)?;
+            let val = load_fashion_mnist(data, Split::Val)?;
+            let n = set.len();
+            set.pixels.extend_from_slice(&val.pixels);
+            set.labels.extend_from_slice(&val.labels);
+            set.indices
+                .extend(val.indices.iter().map(|&i| n as u32 + i));
+            (Samples::Images(set), n)
+        }
+        _ => {
+            let mut set = load_point_clouds(data, Split::Train, kind.class_filter())?;
+            let val = load_point_clouds(data, Split::Val, kind.class_filter())?;
+            let n = set.len();
+            set.clouds.extend(val.clouds);
+            set.labels.extend_from_slice(&val.labels);
+            set.paths.extend(val.paths);
+            set.indices
+                .extend(val.indices.iter().map(|&i| n as u32 + i));
+            (Samples::Shapes(ShapeSet::new(set, udf.clone(), seed)?), n)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,6 +567,41 @@ mod tests {
         // Selecting keeps dataset indices, hence the streams.
         let picked = s.select(&[1]).unwrap();
         assert_eq!(picked.observe(&[0], 5).unwrap().targets, b.targets);
+    }
+
+    #[test]
+    fn training_on_val_too_appends_val_with_streams_of_its_own() {
+        let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/modelnet10-subset");
+        let udf = UdfConfig::new().with_queries(64);
+        let kind = DatasetKind::Modelnet10;
+        let (train, n) = load_training_samples(kind, &data, false, 0, &udf, 3).unwrap();
+        assert_eq!(n, train.len());
+        let val = load_samples(kind, &data, Split::Val, 0, &udf, 3).unwrap();
+        let (all, cut) = load_training_samples(kind, &data, true, 0, &udf, 3).unwrap();
+        assert_eq!((cut, all.len()), (n, n + val.len()));
+        assert_eq!(&all.labels()[..n], train.labels());
+        assert_eq!(&all.labels()[n..], val.labels());
+        // Val rows are indexed after the train rows, so no two rows share an index (a
+        // query stream), and the train rows keep theirs.
+        let want: Vec<u32> = (0..all.len() as u32).collect();
+        assert_eq!(all.indices(), &want[..]);
+        let (Samples::Shapes(all), Samples::Shapes(train)) = (&all, &train) else {
+            panic!("shapes expected")
+        };
+        for row in [0, n - 1] {
+            assert_eq!(all.queries(row, 2).unwrap(), train.queries(row, 2).unwrap());
+        }
+        // The first val shape is the val split's first cloud, on a stream of its own.
+        let Samples::Shapes(val) = &val else {
+            panic!("shapes expected")
+        };
+        assert_eq!(all.clouds.cloud(n), val.clouds.cloud(0));
+        assert_ne!(all.queries(n, 2).unwrap(), all.queries(0, 2).unwrap());
+        assert_ne!(all.queries(n, 2).unwrap(), val.queries(0, 2).unwrap());
+        let Err(err) = load_training_samples(kind, &data, true, 5, &udf, 3) else {
+            panic!("--limit with --with-val was accepted")
+        };
+        assert!(err.to_string().contains("--with-val"), "{err}");
     }
 
     #[test]

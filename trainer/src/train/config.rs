@@ -54,6 +54,11 @@ pub struct TrainingConfig {
     /// without labels.
     #[config(default = 0.0)]
     pub aux_class_weight: f32,
+    /// φ and the joint latents trained on the training files whole, the val hold-out
+    /// included (the final run once the recipe is fixed). Val then holds nothing out from
+    /// φ: such a run is scored by cross-validation (`classifier --folds`), not on val.
+    #[config(default = false)]
+    pub include_val: bool,
 }
 
 impl TrainingConfig {
