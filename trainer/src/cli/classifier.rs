@@ -74,7 +74,7 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
     if a.folds > 0 {
         return cross_validated::<B>(device, &a, &run, &config.class_names, &names, &cfg);
     }
-    if config.include_val {
+    if config.trains_on_val() {
         bail!(
             "{}: φ trained on val too (`train --with-val`), so val holds nothing out; score this run with --folds K",
             run.config().display()

@@ -131,13 +131,13 @@ pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Res
                 a.dataset.name()
             );
         }
-        if a.with_val && !config.include_val {
+        if a.with_val && !config.trains_on_val() {
             bail!(
                 "--with-val: {} trains on the train split only; a resumed run keeps its training set",
                 run.config().display()
             );
         }
-        (config.udf_or_default(), config.seed, config.include_val)
+        (config.udf_or_default(), config.seed, config.trains_on_val())
     } else {
         let mut udf = UdfConfig::new().with_queries(a.queries);
         if !a.udf_sigmas.is_empty() {
@@ -211,7 +211,7 @@ pub(crate) fn train_on<B: TrainBackend>(device: &B::Device, a: TrainArgs) -> Res
             .with_latent_init_std(a.latent_init_std)
             .with_pixels_per_step(a.pixels.unwrap_or(0))
             .with_seed(a.seed)
-            .with_include_val(a.with_val);
+            .with_include_val(Some(a.with_val));
         if a.dataset.is_shapes() {
             config.udf = Some(udf);
         }

@@ -57,11 +57,17 @@ pub struct TrainingConfig {
     /// φ and the joint latents trained on the training files whole, the val hold-out
     /// included (the final run once the recipe is fixed). Val then holds nothing out from
     /// φ: such a run is scored by cross-validation (`classifier --folds`), not on val.
-    #[config(default = false)]
-    pub include_val: bool,
+    /// An option so that configurations written before it existed (the shipped files'
+    /// provenance) still read: absent means the train split only.
+    pub include_val: Option<bool>,
 }
 
 impl TrainingConfig {
+    /// Whether φ trained on the val hold-out too (`train --with-val`).
+    pub fn trains_on_val(&self) -> bool {
+        self.include_val == Some(true)
+    }
+
     /// Checks the shapes and rates a run can be built from (burn panics on zero widths).
     pub fn validate(&self) -> Result<()> {
         let m = &self.model;
