@@ -38,6 +38,11 @@ pub struct ClassifierArgs {
     /// class counts equally; see `val_balanced_accuracy`).
     #[arg(long)]
     pub class_balance: bool,
+    /// Train this many classifiers (seeds `seed`, `seed + 1`, …) and keep their mean logits,
+    /// stored as one MLP (hidden widths × members wide): 4 members of `--hidden 128,128`
+    /// take the flash of one of `512,512`.
+    #[arg(long, default_value_t = 1)]
+    pub members: usize,
     /// Cross-validate instead of scoring on val: the training latents and the val latents
     /// pooled, split by shape into this many class-stratified folds; each fold is predicted
     /// by a classifier trained on the others (latents of sets other than `train` and `val`,
@@ -70,7 +75,8 @@ pub(crate) fn classifier_on<B: AutodiffBackend>(
         .with_dropout(a.dropout)
         .with_input_noise(a.input_noise)
         .with_seed(a.seed)
-        .with_class_balance(a.class_balance);
+        .with_class_balance(a.class_balance)
+        .with_members((a.members != 1).then_some(a.members));
     if a.folds > 0 {
         return cross_validated::<B>(device, &a, &run, &config.class_names, &names, &cfg);
     }

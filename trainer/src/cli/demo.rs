@@ -95,6 +95,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         seed: 7,
         hidden: vec![512, 512],
         class_balance: false,
+        members: 1,
         folds: 0,
         fold_seed: 1,
         backend: a.backend,

@@ -42,6 +42,20 @@ pub struct ClassifierConfig {
     /// shapes (ModelNet's training split is far more unbalanced than its test split).
     #[config(default = false)]
     pub class_balance: bool,
+    /// Members of the ensemble (absent: 1): that many MLPs, the seeds `seed`, `seed + 1`, …,
+    /// each trained as a single classifier is, whose mean logits decide
+    /// ([`TrainedClassifier::ensemble`] stores them as one MLP). An option so that the
+    /// configurations written before it still read (burn's `Config` does not apply defaults
+    /// when deserialising).
+    #[config(default = "None")]
+    pub members: Option<usize>,
+}
+
+impl ClassifierConfig {
+    /// Members of the ensemble (1 when not given).
+    pub fn member_count(&self) -> usize {
+        self.members.unwrap_or(1)
+    }
 }
 
 /// The MLP. Dropout is not a layer of it: training multiplies the hidden activations by
@@ -127,6 +141,75 @@ pub struct TrainedClassifier {
 }
 
 impl TrainedClassifier {
+    /// One MLP whose logits are the mean of `members`' logits, for members of one shape
+    /// trained on the same latents (hence one standardisation): the first layers stacked,
+    /// the hidden-to-hidden layers block-diagonal (zeros between members), the last layer's
+    /// weights side by side and divided by the member count, its bias the members' mean.
+    /// The model file and the runtime then hold and run an ensemble as the plain MLP they
+    /// already know; the zero blocks cost flash (an ensemble of 4 MLPs 64-128-128-C takes
+    /// what one 64-512-512-C does).
+    ///
+    /// ```
+    /// use hyperinr_trainer::model::classifier::TrainedClassifier;
+    /// // Two members 1-1-1: ReLU(w0·x) then w1·h + b1.
+    /// let member = |w0: f32, w1: f32, b1: f32| TrainedClassifier {
+    ///     mean: vec![0.0],
+    ///     inv_std: vec![1.0],
+    ///     layers: vec![(vec![w0], vec![0.0], 1, 1), (vec![w1], vec![b1], 1, 1)],
+    /// };
+    /// let merged = TrainedClassifier::ensemble(&[member(1.0, 2.0, 1.0), member(3.0, -1.0, 0.0)])
+    ///     .unwrap();
+    /// // x = 1: the members' logits are 3 and −3, their mean 0 = (2·1 − 1·3) / 2 + 0.5.
+    /// assert_eq!(merged.layers[0], (vec![1.0, 3.0], vec![0.0, 0.0], 1, 2));
+    /// assert_eq!(merged.layers[1], (vec![1.0, -0.5], vec![0.5], 2, 1));
+    /// ```
+    pub fn ensemble(members: &[TrainedClassifier]) -> Result<TrainedClassifier> {
+        let first = members
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("an ensemble needs a member"))?;
+        if members.len() == 1 {
+            return Ok(first.clone());
+        }
+        let shape = |c: &TrainedClassifier| -> Vec<(usize, usize)> {
+            c.layers.iter().map(|l| (l.2, l.3)).collect()
+        };
+        for m in members {
+            anyhow::ensure!(
+                shape(m) == shape(first) && m.mean == first.mean && m.inv_std == first.inv_std,
+                "ensemble members differ in shape or standardisation"
+            );
+        }
+        let k = members.len();
+        let last = first.layers.len() - 1;
+        let mut layers = Vec::with_capacity(first.layers.len());
+        for (l, &(_, _, i, o)) in first.layers.iter().enumerate() {
+            let inputs = if l == 0 { i } else { k * i };
+            let outputs = if l == last { o } else { k * o };
+            let mut weights = vec![0.0f32; outputs * inputs];
+            let mut bias = vec![0.0f32; outputs];
+            for (m, member) in members.iter().enumerate() {
+                let (w, b, _, _) = &member.layers[l];
+                // Member m's block: its rows (or, for the last layer, all rows), its columns
+                // (or, for the first layer, all columns).
+                let row0 = if l == last { 0 } else { m * o };
+                let col0 = if l == 0 { 0 } else { m * i };
+                let share = if l == last { 1.0 / k as f32 } else { 1.0 };
+                for r in 0..o {
+                    for c in 0..i {
+                        weights[(row0 + r) * inputs + col0 + c] += w[r * i + c] * share;
+                    }
+                    bias[row0 + r] += b[r] * share;
+                }
+            }
+            layers.push((weights, bias, inputs, outputs));
+        }
+        Ok(TrainedClassifier {
+            mean: first.mean.clone(),
+            inv_std: first.inv_std.clone(),
+            layers,
+        })
+    }
+
     /// Float predictions for raw latents (`n × dim`), via burn on the CPU.
     pub fn predict(&self, latents: &[f32]) -> Vec<usize> {
         type Cpu = burn::backend::NdArray<f32>;
@@ -146,5 +229,74 @@ impl TrainedClassifier {
         let logits = clf.forward(Tensor::from_data(TensorData::new(x, [n, dim]), &device));
         let am = logits.argmax(1).into_data();
         am.iter::<i64>().map(|v| v as usize).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Logits of `clf` for one standardised input, in plain f64 loops.
+    fn logits(clf: &TrainedClassifier, x: &[f32]) -> Vec<f64> {
+        let mut h: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let last = clf.layers.len() - 1;
+        for (l, (w, b, i, o)) in clf.layers.iter().enumerate() {
+            h = (0..*o)
+                .map(|r| {
+                    let v = (0..*i).map(|c| w[r * i + c] as f64 * h[c]).sum::<f64>() + b[r] as f64;
+                    if l < last {
+                        v.max(0.0)
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+        }
+        h
+    }
+
+    #[test]
+    fn an_ensemble_stored_as_one_mlp_gives_its_members_mean_logits() {
+        // Three members 3-4-5-2 with weights from a fixed pseudo-random sequence.
+        let mut state = 12345u32;
+        let mut next = move || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+        };
+        let dims = [3usize, 4, 5, 2];
+        let members: Vec<TrainedClassifier> = (0..3)
+            .map(|_| TrainedClassifier {
+                mean: vec![0.0; 3],
+                inv_std: vec![1.0; 3],
+                layers: dims
+                    .windows(2)
+                    .map(|w| {
+                        let weights = (0..w[0] * w[1]).map(|_| next()).collect();
+                        let bias = (0..w[1]).map(|_| next()).collect();
+                        (weights, bias, w[0], w[1])
+                    })
+                    .collect(),
+            })
+            .collect();
+        let merged = TrainedClassifier::ensemble(&members).unwrap();
+        let shape: Vec<(usize, usize)> = merged.layers.iter().map(|l| (l.2, l.3)).collect();
+        assert_eq!(shape, vec![(3, 12), (12, 15), (15, 2)]);
+        for _ in 0..20 {
+            let x: Vec<f32> = (0..3).map(|_| 3.0 * next()).collect();
+            let mean: Vec<f64> = (0..2)
+                .map(|c| members.iter().map(|m| logits(m, &x)[c]).sum::<f64>() / 3.0)
+                .collect();
+            let got = logits(&merged, &x);
+            for c in 0..2 {
+                assert!((got[c] - mean[c]).abs() < 1e-5, "{got:?} vs {mean:?}");
+            }
+        }
+        // One member is itself; members of different shapes are refused.
+        let one = TrainedClassifier::ensemble(&members[..1]).unwrap();
+        assert_eq!(one.layers, members[0].layers);
+        let mut other = members[1].clone();
+        other.layers.pop();
+        assert!(TrainedClassifier::ensemble(&[members[0].clone(), other]).is_err());
+        assert!(TrainedClassifier::ensemble(&[]).is_err());
     }
 }

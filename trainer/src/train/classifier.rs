@@ -116,6 +116,8 @@ fn inverted_dropout<B: Backend>(hidden: Tensor<B, 2>, p: f64, rng: &mut impl Rng
 }
 
 /// Trains on `latents` (`n × dim`) with `labels`; reports accuracy on `val` each 10 epochs.
+/// With `config.members` K > 1, K classifiers with the seeds `seed, seed + 1, …` merged into
+/// one that averages their logits ([`TrainedClassifier::ensemble`]).
 pub fn train_classifier<B: AutodiffBackend>(
     config: &ClassifierConfig,
     latents: &[f32],
@@ -130,10 +132,43 @@ pub fn train_classifier<B: AutodiffBackend>(
         "classifier dropout must be in [0, 1), got {}",
         config.dropout
     );
+    anyhow::ensure!(
+        config.member_count() >= 1,
+        "an ensemble needs one member or more, got 0"
+    );
+    let members = (0..config.member_count() as u64)
+        .map(|m| {
+            let seed = config.seed.wrapping_add(m);
+            train_member::<B>(config, seed, latents, labels, dim, classes, val, device)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let merged = TrainedClassifier::ensemble(&members)?;
+    if let (Some((vx, vy)), true) = (val, members.len() > 1) {
+        let acc = accuracy(&merged.predict(vx), vy);
+        eprintln!(
+            "classifier ensemble of {} val accuracy {acc:.4}",
+            members.len()
+        );
+    }
+    Ok(merged)
+}
+
+/// One classifier, trained with `seed`.
+#[allow(clippy::too_many_arguments)]
+fn train_member<B: AutodiffBackend>(
+    config: &ClassifierConfig,
+    seed: u64,
+    latents: &[f32],
+    labels: &[u8],
+    dim: usize,
+    classes: usize,
+    val: Option<(&[f32], &[u8])>,
+    device: &B::Device,
+) -> Result<TrainedClassifier> {
     let (mean, inv_std) = standardisation(latents, dim);
     let x = standardise(latents, &mean, &inv_std);
     let n = labels.len();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut dims = vec![dim];
     dims.extend(&config.hidden);
     dims.push(classes);
