@@ -10,7 +10,8 @@
 #        0 = none), STAGE (train|fit|fit-test|rest: start there; fit-test fits the test split
 #        only, for a search candidate's run whose val and train latents are fitted already),
 #        TRAIN_FLAGS (more `train` flags, e.g. `--with-val --seed 1`), UNTIL (classifier: stop
-#        after the cross-validated classifier, before anything reads the test split).
+#        after the cross-validated classifier, before anything reads the test split),
+#        CLF_FLAGS (more `classifier` flags, e.g. `--hidden 128,128 --members 4`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATASET=$1; R=$2; TL=${3:-train}
@@ -43,7 +44,8 @@ if [ "$STAGE" = fit ]; then
 fi
 # The classifier: 5-fold cross-validation over the training and val latents pooled (the
 # estimate the recipe decides on), then trained on the whole pool, which is what ships.
-$H classifier --run "$R" --train-latents "$TL" --input-noise 0.2 --class-balance --folds 5 --backend flex 2> "$R/classifier.log" | tee "$R/classifier-cv.json"
+$H classifier --run "$R" --train-latents "$TL" --input-noise 0.2 --class-balance --folds 5 --backend flex \
+  ${CLF_FLAGS:-} 2> "$R/classifier.log" | tee "$R/classifier-cv.json"
 [ "${UNTIL:-}" = classifier ] && exit 0
 $H export --run "$R" --latents test --out "$R/model.hinr" 2> "$R/export.log"
 $H eval --model "$R/model.hinr" --dataset "$DATASET" --data "$M" --split test --json 2> "$R/eval.log" | tee "$R/eval-test.json"
