@@ -206,6 +206,53 @@ fn modelnet10_subset_trains_exports_and_evaluates() {
         "{}",
         String::from_utf8_lossy(&not_npy.stderr)
     );
+
+    // An ensemble of 3 classifiers 64-16-16-10 is stored as one MLP 64-48-48-10 that the
+    // model file and the runtime run as any other (export checks the golden vectors with
+    // the runtime), and its configuration records the members.
+    run_ok(
+        &[
+            "classifier",
+            "--epochs",
+            "20",
+            "--hidden",
+            "16,16",
+            "--members",
+            "3",
+            "--run",
+        ],
+        &[&run],
+    );
+    let config = std::fs::read_to_string(run.join("classifier-config.json")).unwrap();
+    assert!(config.contains("\"members\": 3"), "{config}");
+    let ensemble = run.join("ensemble.hinr");
+    let export = json(&run_ok(
+        &["export", "--latents", "test", "--run"],
+        &[&run, Path::new("--out"), &ensemble],
+    ));
+    let (float, int8) = (
+        export["float_accuracy"].as_f64().unwrap(),
+        export["int8_accuracy"].as_f64().unwrap(),
+    );
+    assert!((float - int8).abs() <= 0.05, "{export}");
+    let inspect = run_ok(&["inspect"], &[&ensemble]);
+    let text = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        text.contains("classifier: 3 layers [(64, 48), (48, 48), (48, 10)]")
+            && text.contains("self-test: 4 golden vectors reproduce bit for bit"),
+        "{text}"
+    );
+    let refused = Command::new(BIN)
+        .args(["classifier", "--members", "0", "--run"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("one member or more"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
 
 /// `train --with-val` trains φ on the training files whole: its joint latents come out per
