@@ -10,7 +10,9 @@
 use crate::geometry::{CloudIndex, UdfSampler};
 use anyhow::{anyhow, bail, Result};
 use burn::config::Config;
-use hyperinr_data::clouds::{load_point_clouds, PointCloudSet, MODELNET10_CLASSES};
+use hyperinr_data::clouds::{
+    load_point_clouds, load_source_clouds, split_validation, PointCloudSet, MODELNET10_CLASSES,
+};
 use hyperinr_data::fashion::{load_fashion_mnist, ImageSet, FASHION_CLASSES};
 use hyperinr_data::Split;
 use hyperinr_shared::QuerySampler;
@@ -428,8 +430,9 @@ pub fn load_training_samples(
             (Samples::Images(set), n)
         }
         _ => {
-            let mut set = load_point_clouds(data, Split::Train, kind.class_filter())?;
-            let val = load_point_clouds(data, Split::Val, kind.class_filter())?;
+            // The training files read once, then cut as `load_point_clouds` cuts them.
+            let files = load_source_clouds(data, Split::Train, kind.class_filter())?;
+            let (mut set, val) = split_validation(&files);
             let n = set.len();
             set.clouds.extend(val.clouds);
             set.labels.extend_from_slice(&val.labels);
