@@ -136,10 +136,17 @@ pub fn train_classifier<B: AutodiffBackend>(
         config.member_count() >= 1,
         "an ensemble needs one member or more, got 0"
     );
+    // One standardisation for every member: the merge needs them to share it.
+    let (mean, inv_std) = standardisation(latents, dim);
+    let inputs = Standardised {
+        x: standardise(latents, &mean, &inv_std),
+        mean,
+        inv_std,
+    };
     let members = (0..config.member_count() as u64)
         .map(|m| {
             let seed = config.seed.wrapping_add(m);
-            train_member::<B>(config, seed, latents, labels, dim, classes, val, device)
+            train_member::<B>(config, seed, &inputs, labels, classes, val, device)
         })
         .collect::<Result<Vec<_>>>()?;
     let merged = TrainedClassifier::ensemble(&members)?;
@@ -153,20 +160,26 @@ pub fn train_classifier<B: AutodiffBackend>(
     Ok(merged)
 }
 
-/// One classifier, trained with `seed`.
-#[allow(clippy::too_many_arguments)]
+/// Training latents standardised (`x`, `n × dim`), with the per-dimension mean and
+/// reciprocal standard deviation that did it.
+struct Standardised {
+    x: Vec<f32>,
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+}
+
+/// One classifier, trained with `seed` on `inputs`.
 fn train_member<B: AutodiffBackend>(
     config: &ClassifierConfig,
     seed: u64,
-    latents: &[f32],
+    inputs: &Standardised,
     labels: &[u8],
-    dim: usize,
     classes: usize,
     val: Option<(&[f32], &[u8])>,
     device: &B::Device,
 ) -> Result<TrainedClassifier> {
-    let (mean, inv_std) = standardisation(latents, dim);
-    let x = standardise(latents, &mean, &inv_std);
+    let Standardised { x, mean, inv_std } = inputs;
+    let dim = mean.len();
     let n = labels.len();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut dims = vec![dim];
@@ -232,12 +245,12 @@ fn train_member<B: AutodiffBackend>(
         }
         if let Some((vx, vy)) = val {
             if (epoch + 1) % 10 == 0 || epoch + 1 == config.epochs {
-                let acc = accuracy(&snapshot(&model.valid(), &mean, &inv_std).predict(vx), vy);
+                let acc = accuracy(&snapshot(&model.valid(), mean, inv_std).predict(vx), vy);
                 eprintln!("classifier epoch {} val accuracy {:.4}", epoch + 1, acc);
             }
         }
     }
-    Ok(snapshot(&model, &mean, &inv_std))
+    Ok(snapshot(&model, mean, inv_std))
 }
 
 /// Fold (`0..folds`) of each group for stratified `folds`-fold cross-validation, given each
